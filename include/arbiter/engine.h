@@ -1,0 +1,156 @@
+// File: arbiter/engine.h
+//
+// Engine: a compiled, immutable snapshot of an access state. Start here.
+//
+// Engine::Create validates a v1::PolicySet completely (duplicate ids,
+// dangling references, roles granted at the wrong scope, group cycles, ...)
+// and compiles it into flat integer-indexed tables. Check then answers "may
+// this principal do this on that resource?" by walking at most three scopes
+// (org, cloud, project) for the principal and each of its groups: its cost
+// grows with the depth of the resource tree and the principal's number of
+// groups, never with the number of grants. Check takes no lock and allocates
+// nothing.
+//
+// An Engine is immutable and safe for concurrent use from any number of
+// threads without external synchronization. To change the policy, compile a
+// new Engine and publish it (see arbiter/engine_holder.h); a Decision carries
+// the revision of the Engine that produced it.
+//
+// Example:
+//
+//   absl::StatusOr<arbiter::v1::PolicySet> state =
+//       arbiter::LoadPolicySetFile("org.textproto");
+//   if (!state.ok()) return state.status();
+//   absl::StatusOr<std::unique_ptr<const arbiter::Engine>> engine =
+//       arbiter::Engine::Create(*state);
+//   if (!engine.ok()) return engine.status();  // names the object and field
+//
+//   arbiter::AccessRequest request;
+//   request.principal = "alice@example.com";
+//   request.permission = "project.workload.create";
+//   request.resource = "prod-cloud/ml-team";
+//   arbiter::Decision d = (*engine)->Check(request);
+
+#ifndef ARBITER_ENGINE_H_
+#define ARBITER_ENGINE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "absl/types/optional.h"
+#include "arbiter/decision.h"
+#include "arbiter/engine_options.h"
+#include "arbiter/explanation.h"
+#include "arbiter/iam_mapping.h"
+#include "arbiter/request.h"
+#include "arbiter/v1/policy_set.pb.h"
+#include "arbiter/v1/role.pb.h"
+
+namespace arbiter {
+
+namespace internal {
+struct CompiledState;
+}  // namespace internal
+
+// A read-only description of one grant of a snapshot.
+struct GrantInfo {
+  absl::string_view id;
+  absl::string_view subject_id;  // principal or group id
+  bool subject_is_group = false;
+  absl::string_view role;
+  absl::string_view scope_id;  // org, cloud or project id
+  v1::ScopeType scope_type = v1::SCOPE_TYPE_UNSPECIFIED;
+  GrantSource source = GrantSource::kNone;
+  absl::optional<absl::Time> expires_at;  // nullopt: never expires
+};
+
+class Engine {
+ public:
+  // Validates and compiles `state`. On failure returns InvalidArgument whose
+  // message names the first problem by field path, e.g.
+  //   grants[12].project_id: unknown project "prj_9"
+  // followed by "(and N more problems)" when there are more; Validate lists
+  // them all. Nothing is kept from a failed compile.
+  static absl::StatusOr<std::unique_ptr<const Engine>> Create(
+      const v1::PolicySet& state, const EngineOptions& options = {});
+
+  // Every problem of `state`, up to options.max_errors; empty when valid.
+  // Each status is InvalidArgument with a field-path message.
+  static std::vector<absl::Status> Validate(const v1::PolicySet& state,
+                                            const EngineOptions& options = {});
+
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+  ~Engine();
+
+  // ---- Checks. Never throw, never allocate; every failure is a DENY. ----
+
+  // The by-name form: ids, emails, permission names and resource paths.
+  Decision Check(const AccessRequest& request) const noexcept;
+
+  // The fastest form, on handles from Find*.
+  Decision Check(PrincipalRef principal, PermissionRef permission,
+                 ResourceRef resource,
+                 const RequestContext& context = {}) const noexcept;
+
+  // Resolves handles. `principal` is an id or an email; an email that exists
+  // in several organizations needs `org` (an organization id or name).
+  // `resource` is an id or a `cloud[/project[/workload]]` path; a path needs
+  // `org` unless the snapshot has exactly one organization.
+  absl::optional<PrincipalRef> FindPrincipal(absl::string_view principal,
+                                             absl::string_view org = {}) const;
+  absl::optional<PermissionRef> FindPermission(absl::string_view name) const;
+  absl::optional<ResourceRef> FindResource(absl::string_view resource,
+                                           absl::string_view org = {}) const;
+
+  // The same request as Check, with every grant that was considered, the
+  // deciding one, subtracting deny roles and missing prerequisites. Allocates;
+  // meant for people and tools, not for the request path. Its decision always
+  // equals Check's.
+  Explanation Explain(const AccessRequest& request) const;
+
+  // ---- Cloud IAM mapping (arbiter/iam_mapping.h) ----
+
+  // Chooses the cloud identity a workload runs with. Never throws; any error
+  // (unknown cloud, internal failure) yields kFail.
+  IamDecision ResolveIam(const WorkloadAttributes& workload) const noexcept;
+  // The same, with the first failing requirement of every earlier rule.
+  IamExplanation ExplainIam(const WorkloadAttributes& workload) const;
+
+  // ---- The snapshot ----
+
+  // PolicySet::revision of the compiled state.
+  uint64_t revision() const { return revision_; }
+  // The effective profile: the base profile, edited by the options, plus the
+  // PolicySet's custom permissions and roles.
+  const v1::Profile& profile() const;
+  const EngineOptions& options() const;
+
+  size_t num_principals() const;
+  size_t num_resources() const;
+  size_t num_grants() const;
+  // `index` < num_grants(); Decision::grant_index is such an index.
+  GrantInfo grant(uint32_t index) const;
+
+  // Approximate heap bytes held by the compiled snapshot.
+  size_t MemoryUsage() const;
+
+ private:
+  Engine(std::unique_ptr<const internal::CompiledState> state,
+         uint64_t revision);
+  friend class internal_access;
+
+  std::unique_ptr<const internal::CompiledState> state_;
+  uint64_t revision_;
+  uint32_t tag_;
+};
+
+}  // namespace arbiter
+
+#endif  // ARBITER_ENGINE_H_

@@ -1,0 +1,61 @@
+// File: arbiter/engine_holder.h
+//
+// EngineHolder publishes the current Engine of a process. Policy changes
+// compile a new Engine off the request path and swap it in atomically;
+// readers that already hold the old one keep using it until they drop their
+// reference, so no reader ever sees a half-applied policy.
+//
+// Example:
+//
+//   arbiter::EngineHolder holder;
+//   // Writer (any thread):
+//   absl::Status s = holder.Update(new_state);  // old engine kept on error
+//   // Readers (any thread):
+//   std::shared_ptr<const arbiter::Engine> engine = holder.Get();
+//   arbiter::Decision d = engine->Check(request);  // d.revision tells which
+//
+// Thread safety: every method may be called concurrently from any thread.
+
+#ifndef ARBITER_ENGINE_HOLDER_H_
+#define ARBITER_ENGINE_HOLDER_H_
+
+#include <memory>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "arbiter/engine.h"
+
+namespace arbiter {
+
+class EngineHolder {
+ public:
+  EngineHolder() = default;
+  explicit EngineHolder(std::shared_ptr<const Engine> initial);
+
+  EngineHolder(const EngineHolder&) = delete;
+  EngineHolder& operator=(const EngineHolder&) = delete;
+
+  // The current engine; nullptr before the first Publish/Update. Cheap: a
+  // reader lock around a shared_ptr copy.
+  std::shared_ptr<const Engine> Get() const;
+
+  // Makes `engine` current. A null engine is ignored.
+  void Publish(std::shared_ptr<const Engine> engine);
+
+  // Compiles `state` and publishes it. On failure returns the compile error
+  // and leaves the current engine in place.
+  absl::Status Update(const v1::PolicySet& state,
+                      const EngineOptions& options = {});
+
+  // Check against the current engine; DENY kInternalError if there is none.
+  Decision Check(const AccessRequest& request) const;
+
+ private:
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const Engine> current_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace arbiter
+
+#endif  // ARBITER_ENGINE_HOLDER_H_

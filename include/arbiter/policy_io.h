@@ -1,0 +1,69 @@
+// File: arbiter/policy_io.h
+//
+// Reading and writing a v1::PolicySet in the three protobuf encodings:
+// text format (`.textproto`, `.txtpb`, `.pbtxt`), JSON (`.json`, protobuf's
+// JSON mapping) and binary (`.binpb`, `.pb`, `.bin`).
+//
+// Example:
+//
+//   absl::StatusOr<arbiter::v1::PolicySet> state =
+//       arbiter::LoadPolicySetFile("org.json");
+//   if (!state.ok()) std::cerr << state.status().message() << "\n";
+//   // "org.json:12:7: expected ':' ..."
+
+#ifndef ARBITER_POLICY_IO_H_
+#define ARBITER_POLICY_IO_H_
+
+#include <cstddef>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "arbiter/v1/policy_set.pb.h"
+
+namespace arbiter {
+
+enum class PolicyFormat {
+  kAuto,  // from the file extension, else from the content
+  kText,
+  kJson,
+  kBinary,
+};
+
+// "text", "json", "binary" (and "textproto", "txtpb", "pbtxt", "binpb",
+// "pb"). Returns InvalidArgument for anything else.
+absl::StatusOr<PolicyFormat> ParsePolicyFormat(absl::string_view name);
+absl::string_view PolicyFormatName(PolicyFormat format);
+
+// The format implied by a path's extension, or kAuto if none is known.
+PolicyFormat FormatFromPath(absl::string_view path);
+
+struct LoadOptions {
+  // Larger inputs are refused with ResourceExhausted. Default 256 MiB.
+  size_t max_bytes = size_t{256} << 20;
+  // JSON only: ignore unknown fields instead of failing. Default false.
+  bool ignore_unknown_json_fields = false;
+};
+
+// Parses `data`. `source` names the input in messages ("org.json:3:7: ...").
+// kAuto guesses from the content: JSON starts with '{', text format is
+// printable, anything else is binary. Errors are InvalidArgument with the
+// line and column for text and JSON.
+absl::StatusOr<v1::PolicySet> ParsePolicySet(absl::string_view data,
+                                             PolicyFormat format,
+                                             absl::string_view source = "<input>",
+                                             const LoadOptions& options = {});
+
+// Reads and parses a file. NotFound / PermissionDenied / ResourceExhausted /
+// InvalidArgument, each naming the path.
+absl::StatusOr<v1::PolicySet> LoadPolicySetFile(
+    const std::string& path, PolicyFormat format = PolicyFormat::kAuto,
+    const LoadOptions& options = {});
+
+// Encodes a state. Text and JSON are human-readable and deterministic.
+absl::StatusOr<std::string> SerializePolicySet(const v1::PolicySet& state,
+                                               PolicyFormat format);
+
+}  // namespace arbiter
+
+#endif  // ARBITER_POLICY_IO_H_

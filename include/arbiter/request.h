@@ -1,0 +1,95 @@
+// File: arbiter/request.h
+//
+// The inputs of a check. Two forms:
+//
+//  * AccessRequest names the principal, permission and resource as strings
+//    (ids, emails, `cloud/project/workload` paths). Convenient; costs a few
+//    hash lookups per call.
+//  * PrincipalRef / PermissionRef / ResourceRef are handles resolved once
+//    with Engine::FindPrincipal and friends, for the fastest path. A handle
+//    belongs to the Engine that produced it: using it with another Engine
+//    (after a policy reload, say) yields DENY kStaleReference, never a
+//    decision about some other object.
+//
+// None of these types own memory: AccessRequest holds string views that must
+// outlive the call.
+
+#ifndef ARBITER_REQUEST_H_
+#define ARBITER_REQUEST_H_
+
+#include <cstdint>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "absl/types/optional.h"
+
+namespace arbiter {
+
+// How the principal reached the control plane. Service accounts can never
+// use the console.
+enum class Channel : uint8_t {
+  kApi = 0,  // CLI, SDK or HTTP API (default)
+  kConsole,
+};
+
+// Per-call context shared by both request forms.
+struct RequestContext {
+  Channel channel = Channel::kApi;
+  // Judge grant expiry at this instant instead of asking the Engine's clock.
+  absl::optional<absl::Time> now;
+};
+
+struct AccessRequest {
+  // A principal id or an email (case-insensitive).
+  absl::string_view principal;
+  // A permission name, e.g. "project.workload.create".
+  absl::string_view permission;
+  // A resource id, or a path `cloud[/project[/workload]]` of names resolved in
+  // the principal's organization.
+  absl::string_view resource;
+  // Optional organization id or name; disambiguates an email that belongs to
+  // principals of several organizations.
+  absl::string_view org;
+  RequestContext context;
+};
+
+// Handles. Default-constructed handles are invalid (and deny).
+class PrincipalRef {
+ public:
+  PrincipalRef() = default;
+  uint32_t index() const { return index_; }
+
+ private:
+  friend class Engine;
+  PrincipalRef(uint32_t index, uint32_t tag) : index_(index), tag_(tag) {}
+  uint32_t index_ = 0;
+  uint32_t tag_ = 0;
+};
+
+class PermissionRef {
+ public:
+  PermissionRef() = default;
+  uint32_t index() const { return index_; }
+
+ private:
+  friend class Engine;
+  PermissionRef(uint32_t index, uint32_t tag) : index_(index), tag_(tag) {}
+  uint32_t index_ = 0;
+  uint32_t tag_ = 0;
+};
+
+class ResourceRef {
+ public:
+  ResourceRef() = default;
+  uint32_t index() const { return index_; }
+
+ private:
+  friend class Engine;
+  ResourceRef(uint32_t index, uint32_t tag) : index_(index), tag_(tag) {}
+  uint32_t index_ = 0;
+  uint32_t tag_ = 0;
+};
+
+}  // namespace arbiter
+
+#endif  // ARBITER_REQUEST_H_

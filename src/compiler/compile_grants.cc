@@ -1,0 +1,392 @@
+// Grants: per-grant validation, the cross-grant rules of the Anyscale model
+// (project grants need a cloud grant, deny-role incompatibilities, service
+// accounts as org owners), and the final sorted layout Check reads.
+
+#include <algorithm>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "src/compiler/compiler_impl.h"
+#include "src/compiler/names.h"
+
+namespace arbiter {
+namespace internal {
+namespace {
+
+// google.protobuf.Timestamp's valid range: 0001-01-01 to 9999-12-31.
+constexpr int64_t kMinTimestampSeconds = -62135596800;
+constexpr int64_t kMaxTimestampSeconds = 253402300799;
+
+const char* ScopeName(uint8_t level) {
+  return level == kOrgLevel ? "org" : level == kCloudLevel ? "cloud" : "project";
+}
+
+uint64_t Key(uint32_t a, uint32_t b) { return (uint64_t{a} << 32) | b; }
+
+}  // namespace
+
+void Compiler::BuildGrants() {
+  const CompiledState& s = *out_;
+  const v1::Profile& profile = s.profile;
+  absl::flat_hash_map<absl::string_view, uint16_t> role_index;
+  for (uint16_t r = 0; r < s.roles.size(); ++r) {
+    role_index.emplace(s.role_names.Get(r), r);
+  }
+  const uint16_t auto_add_role = role_index.contains(profile.auto_add_role())
+                                     ? role_index[profile.auto_add_role()]
+                                     : kNoRole;
+  const uint32_t num_principals = s.principals.size();
+  grants_.reserve(st_.grants_size());
+
+  for (int i = 0; i < st_.grants_size(); ++i) {
+    const v1::Grant& g = st_.grants(i);
+    if (!ids_.contains(g.id())) continue;  // reported by CollectIds
+    const std::string subject_path = Field(Kind::kGrant, i, "subject");
+    const std::string scope_path = Field(Kind::kGrant, i, "scope");
+    GrantTmp t{};
+    t.input = i;
+    t.expires = kNever;
+
+    // Subject.
+    v1::SubjectKind subject_kind = v1::SUBJECT_KIND_UNSPECIFIED;
+    switch (g.subject_case()) {
+      case v1::Grant::kPrincipalId: {
+        int p = Resolve(subject_path, g.principal_id(), Kind::kPrincipal);
+        if (p < 0 || principal_of_[p] == kNone) continue;
+        t.subject = principal_of_[p];
+        subject_kind = s.principals[t.subject].kind ==
+                               v1::PRINCIPAL_KIND_SERVICE_ACCOUNT
+                           ? v1::SUBJECT_KIND_SERVICE_ACCOUNT
+                           : v1::SUBJECT_KIND_USER;
+        break;
+      }
+      case v1::Grant::kGroupId: {
+        int gi = Resolve(subject_path, g.group_id(), Kind::kGroup);
+        if (gi < 0 || group_of_[gi] == kNone) continue;
+        t.subject = num_principals + group_of_[gi];
+        subject_kind = v1::SUBJECT_KIND_GROUP;
+        break;
+      }
+      case v1::Grant::SUBJECT_NOT_SET:
+        diag_.Add(subject_path, "missing subject (set principal_id or group_id)");
+        continue;
+    }
+
+    // Scope.
+    Kind scope_kind;
+    const std::string* scope_id;
+    switch (g.scope_case()) {
+      case v1::Grant::kOrgId:
+        scope_kind = Kind::kOrg, scope_id = &g.org_id(), t.level = kOrgLevel;
+        break;
+      case v1::Grant::kCloudId:
+        scope_kind = Kind::kCloud, scope_id = &g.cloud_id(), t.level = kCloudLevel;
+        break;
+      case v1::Grant::kProjectId:
+        scope_kind = Kind::kProject, scope_id = &g.project_id(),
+        t.level = kProjectLevel;
+        break;
+      case v1::Grant::SCOPE_NOT_SET:
+      default:
+        diag_.Add(scope_path, "missing scope (set org_id, cloud_id or project_id)");
+        continue;
+    }
+    int scope = Resolve(scope_path, *scope_id, scope_kind);
+    if (scope < 0) continue;
+    t.scope = node_of_[static_cast<int>(scope_kind)][scope];
+    if (t.scope == kNone) continue;
+
+    // Role, and where and to whom it may be granted.
+    auto rit = role_index.find(g.role());
+    if (rit == role_index.end()) {
+      diag_.Add(Field(Kind::kGrant, i, "role"),
+                g.role().empty() ? std::string("missing role")
+                                 : absl::StrCat("unknown role ", Quote(g.role())));
+      continue;
+    }
+    t.role = rit->second;
+    const v1::Role& role = profile.roles(t.role);
+    const v1::ScopeType scope_type =
+        static_cast<v1::ScopeType>(t.level + v1::SCOPE_TYPE_ORG);
+    if (std::find(role.grantable_at().begin(), role.grantable_at().end(),
+                  scope_type) == role.grantable_at().end()) {
+      std::vector<std::string> where;
+      for (int st : role.grantable_at()) {
+        where.push_back(ScopeName(static_cast<uint8_t>(st - v1::SCOPE_TYPE_ORG)));
+      }
+      diag_.Add(Field(Kind::kGrant, i, "role"),
+                where.empty()
+                    ? absl::StrCat("role ", Quote(g.role()),
+                                   " is implied only and cannot be granted")
+                    : absl::StrCat("role ", Quote(g.role()),
+                                   " cannot be granted at the ",
+                                   ScopeName(t.level), " scope (grantable at: ",
+                                   absl::StrJoin(where, ", "), ")"));
+      continue;
+    }
+    if (role.subject_kinds_size() > 0 &&
+        std::find(role.subject_kinds().begin(), role.subject_kinds().end(),
+                  subject_kind) == role.subject_kinds().end()) {
+      diag_.Add(subject_path,
+                absl::StrCat("role ", Quote(g.role()), " cannot be granted to ",
+                             DescribeSubject(t.subject)));
+      continue;
+    }
+    if (SubjectOrg(t.subject) != s.nodes[t.scope].path[kOrgLevel]) {
+      diag_.Add(scope_path,
+                absl::StrCat(DescribeNode(t.scope), " and ",
+                             DescribeSubject(t.subject),
+                             " belong to different organizations"));
+      continue;
+    }
+
+    // Source.
+    const bool group_subject = subject_kind == v1::SUBJECT_KIND_GROUP;
+    switch (g.source()) {
+      case v1::GRANT_SOURCE_UNSPECIFIED:
+        t.source = static_cast<uint8_t>(group_subject ? GrantSource::kGroup
+                                                      : GrantSource::kDirect);
+        break;
+      case v1::GRANT_SOURCE_DIRECT:
+      case v1::GRANT_SOURCE_GROUP:
+        if ((g.source() == v1::GRANT_SOURCE_GROUP) != group_subject) {
+          diag_.Add(Field(Kind::kGrant, i, "source"),
+                    group_subject ? "a group grant has source GRANT_SOURCE_GROUP"
+                                  : "GRANT_SOURCE_GROUP needs a group subject");
+          continue;
+        }
+        t.source = static_cast<uint8_t>(group_subject ? GrantSource::kGroup
+                                                      : GrantSource::kDirect);
+        break;
+      case v1::GRANT_SOURCE_AUTO_ADD:
+        if (group_subject || t.level != kCloudLevel || t.role != auto_add_role) {
+          diag_.Add(Field(Kind::kGrant, i, "source"),
+                    absl::StrCat("an auto-add grant gives a principal ",
+                                 Quote(profile.auto_add_role()),
+                                 " on a cloud"));
+          continue;
+        }
+        t.source = static_cast<uint8_t>(GrantSource::kAutoAdd);
+        break;
+      default:
+        diag_.Add(Field(Kind::kGrant, i, "source"), "unknown grant source");
+        continue;
+    }
+
+    // Expiry, in microseconds; out-of-range timestamps cannot overflow.
+    if (g.has_expires_at()) {
+      const int64_t sec = g.expires_at().seconds();
+      const int32_t nanos = g.expires_at().nanos();
+      if (sec < kMinTimestampSeconds || sec > kMaxTimestampSeconds ||
+          nanos < 0 || nanos > 999999999) {
+        diag_.Add(Field(Kind::kGrant, i, "expires_at"),
+                  absl::StrCat("timestamp out of range (seconds ", sec,
+                               ", nanos ", nanos, ")"));
+        continue;
+      }
+      t.expires = sec * 1000000 + nanos / 1000;
+    }
+    grants_.push_back(t);
+  }
+}
+
+void Compiler::CheckGrantInvariants() {
+  const CompiledState& s = *out_;
+  const v1::Profile& profile = s.profile;
+  const uint32_t num_principals = s.principals.size();
+
+  // Subjects holding an allow role on a cloud, and all_permissions holders.
+  absl::flat_hash_set<uint64_t> cloud_members;
+  absl::flat_hash_set<uint32_t> owners;
+  // (subject, scope node) -> the deny grants there.
+  absl::flat_hash_map<uint64_t, std::vector<const GrantTmp*>> deny_at;
+  // (subject, scope node, role) -> grant, for roles named as incompatible.
+  absl::flat_hash_set<std::string> incompatible_names;
+  for (const v1::Role& r : profile.roles()) {
+    for (const std::string& n : r.incompatible_roles()) incompatible_names.insert(n);
+  }
+  absl::flat_hash_map<std::tuple<uint32_t, uint32_t, uint16_t>, int> held;
+  for (const GrantTmp& t : grants_) {
+    const RoleRec& role = s.roles[t.role];
+    if (role.deny) {
+      deny_at[Key(t.subject, t.scope)].push_back(&t);
+      continue;
+    }
+    if (t.level == kCloudLevel) cloud_members.insert(Key(t.subject, t.scope));
+    if (role.all_permissions) owners.insert(t.subject);
+    if (incompatible_names.contains(s.role_names.Get(t.role))) {
+      held.emplace(std::make_tuple(t.subject, t.scope, t.role), t.input);
+    }
+  }
+  auto role_id = [&](absl::string_view name) -> uint16_t {
+    for (uint16_t r = 0; r < s.roles.size(); ++r) {
+      if (s.role_names.Get(r) == name) return r;
+    }
+    return kNoRole;
+  };
+
+  // A subject reaches a cloud through itself or a containing group.
+  auto passes_cloud = [&](uint32_t subject, uint32_t cloud) {
+    if (owners.contains(subject) || cloud_members.contains(Key(subject, cloud))) {
+      return true;
+    }
+    for (const uint32_t* g = ClosureBegin(subject); g != ClosureEnd(subject); ++g) {
+      uint32_t gs = num_principals + *g;
+      if (owners.contains(gs) || cloud_members.contains(Key(gs, cloud))) return true;
+    }
+    return false;
+  };
+
+  for (const GrantTmp& t : grants_) {
+    const RoleRec& role = s.roles[t.role];
+    const v1::Role& def = profile.roles(t.role);
+    const std::string path = Path(Kind::kGrant, t.input);
+
+    if (role.deny) {
+      for (const std::string& other : def.incompatible_roles()) {
+        auto it = held.find(std::make_tuple(t.subject, t.scope, role_id(other)));
+        if (it != held.end()) {
+          diag_.Add(Field(Kind::kGrant, t.input, "role"),
+                    absl::StrCat(Quote(def.name()), " cannot be held together with ",
+                                 Quote(other), " by ", DescribeSubject(t.subject),
+                                 " on ", DescribeNode(t.scope), " (",
+                                 Path(Kind::kGrant, it->second), ")"));
+        }
+      }
+    }
+
+    if (t.level == kProjectLevel) {
+      // The backend refuses a project grant unless the grantee can already
+      // read the project's cloud.
+      const uint32_t cloud = s.nodes[t.scope].path[kCloudLevel];
+      if (!passes_cloud(t.subject, cloud)) {
+        diag_.Add(Field(Kind::kGrant, t.input, "scope"),
+                  absl::StrCat(DescribeSubject(t.subject), " has no grant on ",
+                               DescribeNode(cloud), ", which a grant on ",
+                               DescribeNode(t.scope), " requires"));
+      }
+      // Deny roles with a project_role_limit on the cloud or org.
+      if (!role.deny) {
+        for (uint32_t at : {cloud, s.nodes[t.scope].path[kOrgLevel]}) {
+          auto it = deny_at.find(Key(t.subject, at));
+          if (it == deny_at.end()) continue;
+          for (const GrantTmp* d : it->second) {
+            const std::string& limit_name =
+                profile.roles(d->role).project_role_limit();
+            if (limit_name.empty()) continue;
+            uint16_t limit = role_id(limit_name);
+            bool within = true;
+            for (size_t w = 0; w < s.perm_words; ++w) {
+              uint64_t mine = s.role_perms[t.role * s.perm_words + w] |
+                              s.role_own[t.role * s.perm_words + w];
+              within &= (mine & ~s.role_perms[limit * s.perm_words + w]) == 0;
+            }
+            if (!within) {
+              diag_.Add(Field(Kind::kGrant, t.input, "role"),
+                        absl::StrCat(Quote(def.name()), " exceeds ",
+                                     Quote(limit_name), ", the most ",
+                                     DescribeSubject(t.subject),
+                                     " may hold on projects of ",
+                                     DescribeNode(at), " while holding ",
+                                     Quote(profile.roles(d->role).name()), " (",
+                                     Path(Kind::kGrant, d->input), ")"));
+            }
+          }
+        }
+      }
+    }
+
+    if (role.all_permissions && !opt_.allow_service_account_org_owner &&
+        t.subject < num_principals &&
+        s.principals[t.subject].kind == v1::PRINCIPAL_KIND_SERVICE_ACCOUNT) {
+      diag_.Add(Field(Kind::kGrant, t.input, "subject"),
+                absl::StrCat(DescribeSubject(t.subject), " cannot hold ",
+                             Quote(def.name()),
+                             " (EngineOptions::allow_service_account_org_owner)"));
+    }
+    if (diag_.full()) return;
+  }
+
+  // Service accounts reaching an all_permissions role through a group.
+  if (!opt_.allow_service_account_org_owner) {
+    absl::flat_hash_map<uint32_t, int> owner_group_grant;
+    for (const GrantTmp& t : grants_) {
+      if (s.roles[t.role].all_permissions && t.subject >= num_principals) {
+        owner_group_grant.emplace(t.subject, t.input);
+      }
+    }
+    absl::flat_hash_set<int> reported;
+    for (uint32_t p = 0; p < num_principals && !owner_group_grant.empty(); ++p) {
+      if (s.principals[p].kind != v1::PRINCIPAL_KIND_SERVICE_ACCOUNT) continue;
+      for (const uint32_t* g = ClosureBegin(p); g != ClosureEnd(p); ++g) {
+        auto it = owner_group_grant.find(num_principals + *g);
+        if (it == owner_group_grant.end() || !reported.insert(it->second).second) {
+          continue;
+        }
+        diag_.Add(Field(Kind::kGrant, it->second, "subject"),
+                  absl::StrCat(DescribeSubject(num_principals + *g), " holds ",
+                               Quote(st_.grants(it->second).role()),
+                               " and contains ", DescribeSubject(p),
+                               " (EngineOptions::allow_service_account_org_owner)"));
+      }
+    }
+  }
+}
+
+void Compiler::LayOutGrants() {
+  CompiledState& s = *out_;
+  // Canonical order: (subject, scope, grant id). Check relies on it to find
+  // a subject's grants at one scope contiguously and in id order.
+  std::sort(grants_.begin(), grants_.end(), [&](const GrantTmp& a, const GrantTmp& b) {
+    if (a.subject != b.subject) return a.subject < b.subject;
+    if (a.scope != b.scope) return a.scope < b.scope;
+    return st_.grants(a.input).id() < st_.grants(b.input).id();
+  });
+  const uint32_t num_subjects = closure_begin_.size() - 1;
+  size_t id_bytes = 0;
+  for (const GrantTmp& t : grants_) id_bytes += st_.grants(t.input).id().size();
+  s.grant_ids.Reserve(grants_.size(), id_bytes);
+  s.grants.resize(grants_.size());
+  s.subject_grants_begin.assign(num_subjects + 1, 0);
+  subject_has_grants_.assign(num_subjects, false);
+  for (size_t i = 0; i < grants_.size(); ++i) {
+    const GrantTmp& t = grants_[i];
+    GrantRec& r = s.grants[i];
+    r.expires = t.expires;
+    r.scope = t.scope;
+    r.subject = t.subject;
+    r.id = s.grant_ids.Add(st_.grants(t.input).id());
+    r.role = t.role;
+    r.level = t.level;
+    r.source = t.source;
+    ++s.subject_grants_begin[t.subject + 1];
+    subject_has_grants_[t.subject] = true;
+  }
+  for (uint32_t i = 0; i < num_subjects; ++i) {
+    s.subject_grants_begin[i + 1] += s.subject_grants_begin[i];
+  }
+  std::vector<GrantTmp>().swap(grants_);
+
+  // Each principal's groups, keeping only groups that hold grants: Check
+  // never needs the others.
+  const uint32_t num_principals = s.principals.size();
+  s.principal_groups.clear();
+  for (uint32_t p = 0; p < num_principals; ++p) {
+    s.principals[p].groups_begin = s.principal_groups.size();
+    for (const uint32_t* g = ClosureBegin(p); g != ClosureEnd(p); ++g) {
+      if (subject_has_grants_[num_principals + *g]) {
+        s.principal_groups.push_back(num_principals + *g);
+      }
+    }
+    s.principals[p].groups_end = s.principal_groups.size();
+  }
+  s.principal_groups.shrink_to_fit();
+}
+
+}  // namespace internal
+}  // namespace arbiter

@@ -1,0 +1,405 @@
+#include "src/compiler/profile_compiler.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "arbiter/profile.h"
+
+namespace arbiter {
+namespace internal {
+namespace {
+
+v1::Role* MutableRole(v1::Profile& p, absl::string_view name) {
+  for (v1::Role& r : *p.mutable_roles()) {
+    if (r.name() == name) return &r;
+  }
+  return nullptr;
+}
+
+void RemoveValue(google::protobuf::RepeatedPtrField<std::string>* list,
+                 absl::string_view value) {
+  auto it = std::remove(list->begin(), list->end(), value);
+  list->erase(it, list->end());
+}
+
+void AddValue(google::protobuf::RepeatedPtrField<std::string>* list,
+              absl::string_view value) {
+  if (std::find(list->begin(), list->end(), value) == list->end()) {
+    list->Add(std::string(value));
+  }
+}
+
+bool ValidPermissionName(absl::string_view name) {
+  if (name.empty() || name.front() == '.' || name.back() == '.') return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '.')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool ValidRoleName(absl::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+int LevelOf(v1::ScopeType t) {
+  switch (t) {
+    case v1::SCOPE_TYPE_ORG:
+      return kOrgLevel;
+    case v1::SCOPE_TYPE_CLOUD:
+      return kCloudLevel;
+    case v1::SCOPE_TYPE_PROJECT:
+      return kProjectLevel;
+    default:
+      return -1;
+  }
+}
+
+// Where a permission or role came from, for error paths.
+struct Origin {
+  std::string path;  // "custom_roles[2]" or "profile.roles[5]"
+};
+
+}  // namespace
+
+v1::Profile EffectiveBaseProfile(const EngineOptions& options) {
+  v1::Profile p = options.profile ? *options.profile : BuiltinProfile();
+  // The §12 options edit roles of the Anyscale vocabulary. A custom base
+  // profile without those roles is left as it is.
+  if (v1::Role* owner = MutableRole(p, "cloud_owner")) {
+    if (options.cloud_owner_private_project_access) {
+      owner->set_public_project_role("project_owner");
+      owner->set_private_project_role("project_owner");
+    }
+    if (options.cloud_owner_configures_iam_mapping) {
+      AddValue(owner->mutable_permissions(), "cloud.iam_mapping.configure");
+    }
+    if (!options.cloud_owner_deletes_cloud) {
+      RemoveValue(owner->mutable_permissions(), "cloud.delete");
+    }
+  }
+  if (v1::Role* write = MutableRole(p, "project_write")) {
+    constexpr absl::string_view kDelete = "project.workload.delete";
+    RemoveValue(write->mutable_own_workload_permissions(), kDelete);
+    RemoveValue(write->mutable_permissions(), kDelete);
+    switch (options.project_write_workload_delete) {
+      case WorkloadDeletePolicy::kNever:
+        break;
+      case WorkloadDeletePolicy::kOwnWorkloads:
+        AddValue(write->mutable_own_workload_permissions(), kDelete);
+        break;
+      case WorkloadDeletePolicy::kAllWorkloads:
+        AddValue(write->mutable_permissions(), kDelete);
+        break;
+    }
+  }
+  return p;
+}
+
+uint16_t FindRole(const CompiledState& s, absl::string_view name) {
+  for (size_t i = 0; i < s.roles.size(); ++i) {
+    if (s.role_names.Get(i) == name) return static_cast<uint16_t>(i);
+  }
+  return kNoRole;
+}
+
+void CompileProfile(const v1::PolicySet& state, const EngineOptions& options,
+                    Diagnostics& diag, CompiledState* out) {
+  v1::Profile profile = EffectiveBaseProfile(options);
+  const int base_permissions = profile.permissions_size();
+  const int base_roles = profile.roles_size();
+  for (const v1::Permission& p : state.custom_permissions()) {
+    *profile.add_permissions() = p;
+  }
+  for (const v1::Role& r : state.custom_roles()) *profile.add_roles() = r;
+
+  auto perm_path = [&](int i) {
+    return i < base_permissions
+               ? absl::StrCat("profile.permissions[", i, "]")
+               : absl::StrCat("custom_permissions[", i - base_permissions, "]");
+  };
+  auto role_path = [&](int i) {
+    return i < base_roles ? absl::StrCat("profile.roles[", i, "]")
+                          : absl::StrCat("custom_roles[", i - base_roles, "]");
+  };
+
+  // ---- Permissions ----
+  absl::flat_hash_map<std::string, int> perm_by_name;
+  std::vector<PermissionRec> perms;
+  for (int i = 0; i < profile.permissions_size(); ++i) {
+    const v1::Permission& p = profile.permissions(i);
+    if (!ValidPermissionName(p.name())) {
+      diag.Add(absl::StrCat(perm_path(i), ".name"),
+               absl::StrCat("invalid permission name \"", p.name(),
+                            "\" (lower-case letters, digits, '_' and '.')"));
+      continue;
+    }
+    int level = LevelOf(p.scope());
+    if (level < 0) {
+      diag.Add(absl::StrCat(perm_path(i), ".scope"),
+               absl::StrCat("permission \"", p.name(), "\" has no scope"));
+      continue;
+    }
+    if (p.forbidden_on_default_project() && level != kProjectLevel) {
+      diag.Add(absl::StrCat(perm_path(i), ".forbidden_on_default_project"),
+               absl::StrCat("permission \"", p.name(),
+                            "\" is not a project permission"));
+    }
+    auto [it, inserted] =
+        perm_by_name.emplace(p.name(), static_cast<int>(perms.size()));
+    if (!inserted) {
+      diag.Add(absl::StrCat(perm_path(i), ".name"),
+               absl::StrCat("duplicate permission \"", p.name(), "\""));
+      continue;
+    }
+    out->permission_names.Add(p.name());
+    perms.push_back({static_cast<uint8_t>(level),
+                     p.forbidden_on_default_project()});
+  }
+  out->permissions = std::move(perms);
+  const size_t num_perms = out->permissions.size();
+  out->perm_words = std::max<size_t>(1, (num_perms + 63) / 64);
+
+  // ---- Roles: names first, so roles may refer to each other ----
+  if (profile.roles_size() >= kNoRole) {
+    diag.Add("custom_roles", absl::StrCat("too many roles (",
+                                          profile.roles_size(), ")"));
+    return;
+  }
+  absl::flat_hash_map<std::string, int> role_by_name;
+  for (int i = 0; i < profile.roles_size(); ++i) {
+    const v1::Role& r = profile.roles(i);
+    if (!ValidRoleName(r.name())) {
+      diag.Add(absl::StrCat(role_path(i), ".name"),
+               absl::StrCat("invalid role name \"", r.name(),
+                            "\" (lower-case letters, digits and '_')"));
+      continue;
+    }
+    if (!role_by_name.emplace(r.name(), i).second) {
+      diag.Add(absl::StrCat(role_path(i), ".name"),
+               absl::StrCat("duplicate role \"", r.name(), "\""));
+    }
+  }
+  if (!diag.ok()) return;
+
+  // Roles that appear in some exempt_roles list get one bit each.
+  absl::flat_hash_map<int, uint64_t> exempt_bit;
+  for (int i = 0; i < profile.roles_size(); ++i) {
+    for (const std::string& e : profile.roles(i).exempt_roles()) {
+      auto it = role_by_name.find(e);
+      if (it == role_by_name.end() || exempt_bit.contains(it->second)) continue;
+      if (exempt_bit.size() >= 64) {
+        diag.Add(absl::StrCat(role_path(i), ".exempt_roles"),
+                 "more than 64 distinct roles are used as exemptions");
+        return;
+      }
+      exempt_bit[it->second] = uint64_t{1} << exempt_bit.size();
+    }
+  }
+
+  const size_t words = out->perm_words;
+  out->roles.assign(profile.roles_size(), RoleRec{});
+  out->role_perms.assign(profile.roles_size() * words, 0);
+  out->role_own.assign(profile.roles_size() * words, 0);
+
+  auto perm_list = [&](int role_index, const std::string& field,
+                       const google::protobuf::RepeatedPtrField<std::string>&
+                           names,
+                       int min_level, std::vector<uint64_t>& bits) {
+    for (int j = 0; j < names.size(); ++j) {
+      auto it = perm_by_name.find(names[j]);
+      if (it == perm_by_name.end()) {
+        diag.Add(absl::StrCat(role_path(role_index), ".", field, "[", j, "]"),
+                 absl::StrCat("unknown permission \"", names[j], "\""));
+        continue;
+      }
+      const int level = out->permissions[it->second].level;
+      if (level < min_level) {
+        diag.Add(absl::StrCat(role_path(role_index), ".", field, "[", j, "]"),
+                 absl::StrCat("permission \"", names[j],
+                              "\" is above the scopes the role is granted at"));
+        continue;
+      }
+      bits[role_index * words + (it->second >> 6)] |= uint64_t{1}
+                                                      << (it->second & 63);
+    }
+  };
+
+  // A role usable as an implied project role or a cap must be an allow role
+  // made of project permissions.
+  auto project_role_ref = [&](int i, const char* field,
+                              const std::string& name) -> uint16_t {
+    if (name.empty()) return kNoRole;
+    auto it = role_by_name.find(name);
+    if (it == role_by_name.end()) {
+      diag.Add(absl::StrCat(role_path(i), ".", field),
+               absl::StrCat("unknown role \"", name, "\""));
+      return kNoRole;
+    }
+    const v1::Role& target = profile.roles(it->second);
+    bool project_only = target.effect() != v1::ROLE_EFFECT_DENY &&
+                        !target.all_permissions();
+    for (const std::string& pn : target.permissions()) {
+      auto pit = perm_by_name.find(pn);
+      if (pit != perm_by_name.end() &&
+          out->permissions[pit->second].level != kProjectLevel) {
+        project_only = false;
+      }
+    }
+    if (!project_only) {
+      diag.Add(absl::StrCat(role_path(i), ".", field),
+               absl::StrCat("role \"", name,
+                            "\" is not an allow role of project permissions"));
+      return kNoRole;
+    }
+    return static_cast<uint16_t>(it->second);
+  };
+
+  for (int i = 0; i < profile.roles_size(); ++i) {
+    const v1::Role& r = profile.roles(i);
+    RoleRec& rec = out->roles[i];
+    out->role_names.Add(r.name());
+    rec.deny = r.effect() == v1::ROLE_EFFECT_DENY;
+    if (r.effect() != v1::ROLE_EFFECT_UNSPECIFIED &&
+        r.effect() != v1::ROLE_EFFECT_ALLOW && !rec.deny) {
+      diag.Add(absl::StrCat(role_path(i), ".effect"), "unknown effect");
+    }
+    if (auto it = exempt_bit.find(i); it != exempt_bit.end()) {
+      rec.exempt_bit = it->second;
+    }
+
+    int min_level = kProjectLevel;  // the highest scope it is granted at
+    bool grantable_at_org = false, grantable_below_org = false;
+    for (int j = 0; j < r.grantable_at_size(); ++j) {
+      int level = LevelOf(r.grantable_at(j));
+      if (level < 0) {
+        diag.Add(absl::StrCat(role_path(i), ".grantable_at[", j, "]"),
+                 "unknown scope type");
+        continue;
+      }
+      min_level = std::min(min_level, level);
+      (level == kOrgLevel ? grantable_at_org : grantable_below_org) = true;
+    }
+    for (int j = 0; j < r.subject_kinds_size(); ++j) {
+      if (r.subject_kinds(j) == v1::SUBJECT_KIND_UNSPECIFIED) {
+        diag.Add(absl::StrCat(role_path(i), ".subject_kinds[", j, "]"),
+                 "unknown subject kind");
+      }
+    }
+    perm_list(i, "permissions", r.permissions(), min_level, out->role_perms);
+
+    if (rec.deny) {
+      if (r.all_permissions() || r.own_workload_permissions_size() > 0 ||
+          !r.public_project_role().empty() ||
+          !r.private_project_role().empty()) {
+        diag.Add(role_path(i),
+                 absl::StrCat("deny role \"", r.name(),
+                              "\" sets allow-only fields (all_permissions, "
+                              "own_workload_permissions, *_project_role)"));
+      }
+      rec.cap_role =
+          project_role_ref(i, "implied_project_role_cap",
+                           r.implied_project_role_cap());
+      for (int j = 0; j < r.exempt_roles_size(); ++j) {
+        auto it = role_by_name.find(r.exempt_roles(j));
+        if (it == role_by_name.end()) {
+          diag.Add(absl::StrCat(role_path(i), ".exempt_roles[", j, "]"),
+                   absl::StrCat("unknown role \"", r.exempt_roles(j), "\""));
+          continue;
+        }
+        rec.exempt_mask |= exempt_bit[it->second];
+      }
+      for (int j = 0; j < r.incompatible_roles_size(); ++j) {
+        if (!role_by_name.contains(r.incompatible_roles(j))) {
+          diag.Add(absl::StrCat(role_path(i), ".incompatible_roles[", j, "]"),
+                   absl::StrCat("unknown role \"", r.incompatible_roles(j),
+                                "\""));
+        }
+      }
+      project_role_ref(i, "project_role_limit", r.project_role_limit());
+    } else {
+      if (!r.implied_project_role_cap().empty() ||
+          r.exempt_roles_size() > 0 || r.incompatible_roles_size() > 0 ||
+          !r.project_role_limit().empty()) {
+        diag.Add(role_path(i),
+                 absl::StrCat("allow role \"", r.name(),
+                              "\" sets deny-only fields"));
+      }
+      if (r.all_permissions()) {
+        if (!grantable_at_org || grantable_below_org) {
+          diag.Add(absl::StrCat(role_path(i), ".all_permissions"),
+                   "an all_permissions role must be grantable at the org "
+                   "scope only");
+        } else {
+          std::fill(out->role_perms.begin() + i * words,
+                    out->role_perms.begin() + (i + 1) * words, ~uint64_t{0});
+          rec.all_permissions = true;
+        }
+      }
+      perm_list(i, "own_workload_permissions", r.own_workload_permissions(),
+                kProjectLevel, out->role_own);
+      if (!r.public_project_role().empty() ||
+          !r.private_project_role().empty()) {
+        bool cloud_only = r.grantable_at_size() > 0 && min_level == kCloudLevel;
+        for (int j = 0; j < r.grantable_at_size(); ++j) {
+          cloud_only &= r.grantable_at(j) == v1::SCOPE_TYPE_CLOUD;
+        }
+        if (!cloud_only) {
+          diag.Add(role_path(i),
+                   absl::StrCat("role \"", r.name(),
+                                "\" implies project roles but is not a cloud "
+                                "role"));
+        }
+      }
+      rec.public_project_role =
+          project_role_ref(i, "public_project_role", r.public_project_role());
+      rec.private_project_role = project_role_ref(i, "private_project_role",
+                                                  r.private_project_role());
+    }
+  }
+
+  auto special_role = [&](const char* field, const std::string& name,
+                          v1::ScopeType scope) -> uint16_t {
+    if (name.empty()) return kNoRole;
+    auto it = role_by_name.find(name);
+    const v1::Role* r = it == role_by_name.end() ? nullptr
+                                                 : &profile.roles(it->second);
+    bool ok = r != nullptr && r->effect() != v1::ROLE_EFFECT_DENY &&
+              std::find(r->grantable_at().begin(), r->grantable_at().end(),
+                        scope) != r->grantable_at().end();
+    if (!ok) {
+      diag.Add(absl::StrCat("profile.", field),
+               absl::StrCat("\"", name, "\" is not an allow role grantable at ",
+                            v1::ScopeType_Name(scope)));
+      return kNoRole;
+    }
+    return static_cast<uint16_t>(it->second);
+  };
+  out->member_role =
+      special_role("member_role", profile.member_role(), v1::SCOPE_TYPE_ORG);
+  special_role("auto_add_role", profile.auto_add_role(), v1::SCOPE_TYPE_CLOUD);
+  for (const RoleRec& r : out->roles) {
+    out->has_all_permissions_role |= r.all_permissions;
+  }
+  out->permission_names.ShrinkToFit();
+  out->role_names.ShrinkToFit();
+  for (uint32_t i = 0; i < out->permission_names.size(); ++i) {
+    out->permission_index.emplace(out->permission_names.Get(i), i);
+  }
+  out->profile = std::move(profile);
+}
+
+}  // namespace internal
+}  // namespace arbiter

@@ -1,0 +1,156 @@
+#include "arbiter/engine.h"
+
+#include <atomic>
+#include <utility>
+
+#include "src/compiler/compiler.h"
+#include "src/compiler/diagnostics.h"
+#include "src/eval/compiled_state.h"
+#include "src/eval/evaluator.h"
+#include "src/eval/resolve.h"
+#include "src/iam/iam_mappings.h"
+
+namespace arbiter {
+namespace {
+
+// Distinguishes Engines so that a handle from one is never read by another.
+// Zero is reserved for default-constructed (invalid) handles.
+uint32_t NextTag() {
+  static std::atomic<uint32_t> next{1};
+  uint32_t tag = next.fetch_add(1, std::memory_order_relaxed);
+  if (tag == 0) tag = next.fetch_add(1, std::memory_order_relaxed);
+  return tag;
+}
+
+}  // namespace
+
+Engine::Engine(std::unique_ptr<const internal::CompiledState> state,
+               uint64_t revision)
+    : state_(std::move(state)), revision_(revision), tag_(NextTag()) {}
+
+Engine::~Engine() = default;
+
+absl::StatusOr<std::unique_ptr<const Engine>> Engine::Create(
+    const v1::PolicySet& state, const EngineOptions& options) {
+  internal::Diagnostics diag(options.max_errors);
+  std::unique_ptr<internal::CompiledState> compiled =
+      internal::Compile(state, options, diag);
+  if (compiled == nullptr) return diag.ToStatus();
+  return std::unique_ptr<const Engine>(
+      new Engine(std::move(compiled), state.revision()));
+}
+
+std::vector<absl::Status> Engine::Validate(const v1::PolicySet& state,
+                                           const EngineOptions& options) {
+  internal::Diagnostics diag(options.max_errors);
+  internal::Compile(state, options, diag);
+  return diag.TakeErrors();
+}
+
+Decision Engine::Check(PrincipalRef principal, PermissionRef permission,
+                       ResourceRef resource,
+                       const RequestContext& context) const noexcept {
+  const internal::CompiledState& s = *state_;
+  if (principal.tag_ != tag_ || permission.tag_ != tag_ ||
+      resource.tag_ != tag_) {
+    return internal::MakeDecision(Reason::kStaleReference, revision_);
+  }
+  // Handles of this Engine are in range by construction; stay defensive.
+  if (principal.index_ >= s.principals.size() ||
+      permission.index_ >= s.permissions.size() ||
+      resource.index_ >= s.nodes.size()) {
+    return internal::MakeDecision(Reason::kInternalError, revision_);
+  }
+  return internal::Evaluate(s, principal.index_, permission.index_,
+                            resource.index_, context, revision_);
+}
+
+Decision Engine::Check(const AccessRequest& request) const noexcept {
+  const internal::CompiledState& s = *state_;
+  internal::Resolved resolved = internal::ResolveRequest(s, request);
+  if (!resolved.ok) return internal::MakeDecision(resolved.failure, revision_);
+  return internal::Evaluate(s, resolved.principal, resolved.permission,
+                            resolved.resource, request.context, revision_);
+}
+
+absl::optional<PrincipalRef> Engine::FindPrincipal(
+    absl::string_view principal, absl::string_view org) const {
+  uint32_t index;
+  Reason failure;
+  if (!internal::ResolvePrincipal(*state_, principal, org, &index, &failure)) {
+    return absl::nullopt;
+  }
+  return PrincipalRef(index, tag_);
+}
+
+absl::optional<PermissionRef> Engine::FindPermission(
+    absl::string_view name) const {
+  auto it = state_->permission_index.find(name);
+  if (it == state_->permission_index.end()) return absl::nullopt;
+  return PermissionRef(it->second, tag_);
+}
+
+absl::optional<ResourceRef> Engine::FindResource(absl::string_view resource,
+                                                 absl::string_view org) const {
+  uint32_t org_node = internal::kNone;
+  if (!org.empty()) {
+    org_node = internal::ResolveOrg(*state_, org);
+    if (org_node == internal::kNone) return absl::nullopt;
+  } else if (state_->org_nodes.size() == 1) {
+    org_node = state_->org_nodes[0];
+  }
+  uint32_t index = internal::ResolveResource(*state_, resource, org_node);
+  if (index == internal::kNone) return absl::nullopt;
+  return ResourceRef(index, tag_);
+}
+
+IamDecision Engine::ResolveIam(const WorkloadAttributes& workload) const noexcept {
+  if (state_->iam == nullptr) {
+    IamDecision d;
+    d.revision = revision_;
+    return d;  // kFail, kInternalError
+  }
+  return state_->iam->Resolve(*state_, workload, revision_);
+}
+
+IamExplanation Engine::ExplainIam(const WorkloadAttributes& workload) const {
+  if (state_->iam == nullptr) {
+    IamExplanation e;
+    e.decision.revision = revision_;
+    return e;
+  }
+  return state_->iam->Explain(*state_, workload, revision_);
+}
+
+const v1::Profile& Engine::profile() const { return state_->profile; }
+const EngineOptions& Engine::options() const { return state_->options; }
+size_t Engine::num_principals() const { return state_->principals.size(); }
+size_t Engine::num_resources() const { return state_->nodes.size(); }
+size_t Engine::num_grants() const { return state_->grants.size(); }
+
+GrantInfo Engine::grant(uint32_t index) const {
+  const internal::CompiledState& s = *state_;
+  GrantInfo info;
+  if (index >= s.grants.size()) return info;
+  const internal::GrantRec& g = s.grants[index];
+  info.id = s.grant_ids.Get(g.id);
+  const uint32_t num_principals = s.principals.size();
+  info.subject_is_group = g.subject >= num_principals;
+  info.subject_id = info.subject_is_group
+                        ? s.group_ids.Get(g.subject - num_principals)
+                        : s.principal_ids.Get(g.subject);
+  info.role = s.role_names.Get(g.role);
+  info.scope_id = s.node_ids.Get(g.scope);
+  info.scope_type = static_cast<v1::ScopeType>(g.level + v1::SCOPE_TYPE_ORG);
+  info.source = static_cast<GrantSource>(g.source);
+  if (g.expires != internal::kNever) {
+    info.expires_at = absl::FromUnixMicros(g.expires);
+  }
+  return info;
+}
+
+size_t Engine::MemoryUsage() const {
+  return sizeof(*this) + state_->MemoryUsage();
+}
+
+}  // namespace arbiter

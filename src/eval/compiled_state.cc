@@ -1,0 +1,47 @@
+#include "src/eval/compiled_state.h"
+
+#include "src/iam/iam_mappings.h"
+
+namespace arbiter {
+namespace internal {
+namespace {
+
+template <typename T>
+size_t VectorBytes(const std::vector<T>& v) {
+  return v.capacity() * sizeof(T);
+}
+
+template <typename Map>
+size_t MapBytes(const Map& m) {
+  // Slots plus one control byte each (Swiss tables).
+  return m.capacity() * (sizeof(typename Map::slot_type) + 1);
+}
+
+}  // namespace
+
+CompiledState::CompiledState() = default;
+CompiledState::~CompiledState() = default;
+
+size_t CompiledState::MemoryUsage() const {
+  size_t bytes = sizeof(*this);
+  bytes += profile.SpaceUsedLong();
+  bytes += VectorBytes(permissions) + permission_names.MemoryUsage() +
+           MapBytes(permission_index);
+  bytes += VectorBytes(roles) + role_names.MemoryUsage() +
+           VectorBytes(role_perms) + VectorBytes(role_own);
+  bytes += VectorBytes(nodes) + node_ids.MemoryUsage() +
+           node_names.MemoryUsage() + MapBytes(child_by_name) +
+           MapBytes(org_by_name) + VectorBytes(org_nodes);
+  bytes += VectorBytes(principals) + principal_ids.MemoryUsage() +
+           principal_emails.MemoryUsage() + MapBytes(email_index) +
+           VectorBytes(next_same_email) + VectorBytes(principal_groups) +
+           group_ids.MemoryUsage() + VectorBytes(parents_begin) +
+           VectorBytes(parents) + MapBytes(id_index);
+  bytes += VectorBytes(grants) + VectorBytes(subject_grants_begin) +
+           grant_ids.MemoryUsage();
+  if (iam != nullptr) bytes += iam->MemoryUsage();
+  return bytes;
+}
+
+}  // namespace internal
+}  // namespace arbiter

@@ -1,0 +1,180 @@
+// The compiled snapshot: flat, integer-indexed tables built once by the
+// compiler (src/compiler/) and only read afterwards. Everything Check touches
+// is here; the PolicySet proto is not kept.
+//
+// Index spaces:
+//  * nodes: every resource (orgs, clouds, projects, workloads, compute
+//    configs, images), each kind sorted by id;
+//  * principals: sorted by id;
+//  * groups: sorted by id;
+//  * subjects: principals [0, P) then groups [P, P + G);
+//  * grants: sorted by (subject, scope node, grant id), so the grants of one
+//    subject at one scope are contiguous and in id order (docs/semantics.md
+//    "Order of grants");
+//  * permissions and roles: profile order, then custom ones.
+
+#ifndef ARBITER_SRC_EVAL_COMPILED_STATE_H_
+#define ARBITER_SRC_EVAL_COMPILED_STATE_H_
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "arbiter/decision.h"
+#include "arbiter/engine_options.h"
+#include "arbiter/v1/role.pb.h"
+#include "src/internal/hashing.h"
+#include "src/internal/string_table.h"
+
+namespace arbiter {
+namespace internal {
+
+class IamMappings;  // src/iam/iam_mappings.h
+
+inline constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
+inline constexpr uint16_t kNoRole = std::numeric_limits<uint16_t>::max();
+inline constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+
+// Scope levels, also permission levels. Values index Node::path below.
+enum Level : uint8_t { kOrgLevel = 0, kCloudLevel = 1, kProjectLevel = 2 };
+
+enum class NodeKind : uint8_t {
+  kOrg,
+  kCloud,
+  kProject,
+  kWorkload,
+  kComputeConfig,
+  kImage,
+};
+
+enum NodeFlags : uint8_t {
+  kPublic = 1,
+  kDefaultProject = 2,
+};
+
+struct Node {
+  // path[kOrgLevel], path[kCloudLevel], path[kProjectLevel]: the node's
+  // ancestors (or itself) at each level, kNone where it has none.
+  uint32_t path[3];
+  uint32_t creator;  // workloads: creating principal, else kNone
+  NodeKind kind;
+  uint8_t flags;
+};
+
+struct PrincipalRec {
+  uint32_t org;           // node index
+  uint32_t groups_begin;  // into CompiledState::principal_groups
+  uint32_t groups_end;
+  uint8_t kind;   // v1::PrincipalKind
+  uint8_t state;  // v1::PrincipalState (UNSPECIFIED normalized to ACTIVE)
+};
+
+struct GrantRec {
+  int64_t expires;   // microseconds since the Unix epoch; kNever if none
+  uint32_t scope;    // node index
+  uint32_t subject;  // subject index
+  uint32_t id;       // handle in CompiledState::grant_ids
+  uint16_t role;
+  uint8_t level;   // Level of the scope
+  uint8_t source;  // arbiter::GrantSource
+};
+
+struct PermissionRec {
+  uint8_t level;
+  bool forbidden_on_default_project;
+};
+
+struct RoleRec {
+  bool deny = false;
+  bool all_permissions = false;
+  uint16_t public_project_role = kNoRole;
+  uint16_t private_project_role = kNoRole;
+  uint16_t cap_role = kNoRole;  // deny roles: implied_project_role_cap
+  // This role's bit among the roles that appear in some exempt_roles list
+  // (0 if it appears in none).
+  uint64_t exempt_bit = 0;
+  // Deny roles: the exempt_bit of every exempt role.
+  uint64_t exempt_mask = 0;
+};
+
+struct CompiledState {
+  EngineOptions options;
+  v1::Profile profile;  // effective profile, for printing
+
+  // ---- Permissions and roles ----
+  std::vector<PermissionRec> permissions;
+  StringTable permission_names;
+  absl::flat_hash_map<absl::string_view, uint32_t> permission_index;
+  std::vector<RoleRec> roles;
+  StringTable role_names;
+  size_t perm_words = 1;               // 64-bit words per permission bitset
+  std::vector<uint64_t> role_perms;    // roles.size() * perm_words
+  std::vector<uint64_t> role_own;      // own_workload_permissions, same shape
+  uint16_t member_role = kNoRole;
+  bool has_all_permissions_role = false;
+
+  bool RoleHas(uint16_t role, uint32_t perm) const {
+    return (role_perms[role * perm_words + (perm >> 6)] >> (perm & 63)) & 1;
+  }
+  bool RoleHasOwn(uint16_t role, uint32_t perm) const {
+    return (role_own[role * perm_words + (perm >> 6)] >> (perm & 63)) & 1;
+  }
+
+  // ---- Resources ----
+  std::vector<Node> nodes;
+  StringTable node_ids;    // same index as nodes
+  StringTable node_names;  // same index as nodes
+  absl::flat_hash_map<ChildKey, uint32_t> child_by_name;
+  absl::flat_hash_map<absl::string_view, uint32_t> org_by_name;
+  std::vector<uint32_t> org_nodes;  // node index of every organization
+
+  // ---- Principals, groups, subjects ----
+  std::vector<PrincipalRec> principals;
+  StringTable principal_ids;     // same index as principals
+  StringTable principal_emails;  // ASCII-lowercased
+  // First principal with a given email; next_same_email chains the others
+  // (principals of other organizations with the same email).
+  absl::flat_hash_map<absl::string_view, uint32_t, CaseInsensitiveHash,
+                      CaseInsensitiveEq>
+      email_index;
+  std::vector<uint32_t> next_same_email;
+  // Subject indices of each principal's groups that hold grants, transitive,
+  // ascending (= group id order).
+  std::vector<uint32_t> principal_groups;
+  StringTable group_ids;  // group g is subject principals.size() + g
+  // Direct parents of each subject (groups containing it), for Explain.
+  std::vector<uint32_t> parents_begin;  // subjects + 1
+  std::vector<uint32_t> parents;
+
+  // Every object id -> kind and index.
+  enum class ObjectKind : uint8_t { kNode, kPrincipal, kGroup };
+  struct ObjectRef {
+    ObjectKind kind;
+    uint32_t index;
+  };
+  absl::flat_hash_map<absl::string_view, ObjectRef> id_index;
+
+  // ---- Grants ----
+  std::vector<GrantRec> grants;
+  std::vector<uint32_t> subject_grants_begin;  // subjects + 1
+  StringTable grant_ids;  // handle = GrantRec::id
+
+  // ---- Cloud IAM mapping ----
+  std::unique_ptr<const IamMappings> iam;
+
+  uint32_t num_subjects() const {
+    return static_cast<uint32_t>(subject_grants_begin.size() - 1);
+  }
+
+  CompiledState();
+  ~CompiledState();
+  size_t MemoryUsage() const;
+};
+
+}  // namespace internal
+}  // namespace arbiter
+
+#endif  // ARBITER_SRC_EVAL_COMPILED_STATE_H_

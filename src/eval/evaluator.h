@@ -1,0 +1,42 @@
+// The decision procedure of docs/semantics.md over a CompiledState. No
+// locks, no allocation, no exceptions.
+
+#ifndef ARBITER_SRC_EVAL_EVALUATOR_H_
+#define ARBITER_SRC_EVAL_EVALUATOR_H_
+
+#include <cstdint>
+#include <utility>
+
+#include "arbiter/decision.h"
+#include "arbiter/request.h"
+#include "src/eval/compiled_state.h"
+
+namespace arbiter {
+namespace internal {
+
+// Decides for valid indices (callers check bounds). `revision` is copied into
+// the decision.
+Decision Evaluate(const CompiledState& s, uint32_t principal,
+                  uint32_t permission, uint32_t resource,
+                  const RequestContext& context, uint64_t revision) noexcept;
+
+// A decision with no grant.
+inline Decision MakeDecision(Reason reason, uint64_t revision) {
+  Decision d;
+  d.reason = reason;
+  d.effect = EffectOf(reason);
+  d.revision = revision;
+  return d;
+}
+
+// The grants of `subject` at `scope`: a contiguous, id-ordered range.
+std::pair<uint32_t, uint32_t> GrantRange(const CompiledState& s,
+                                         uint32_t subject, uint32_t scope);
+
+// Microseconds since the Unix epoch, saturating.
+int64_t ToMicros(absl::Time t);
+
+}  // namespace internal
+}  // namespace arbiter
+
+#endif  // ARBITER_SRC_EVAL_EVALUATOR_H_

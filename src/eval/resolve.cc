@@ -1,0 +1,87 @@
+#include "src/eval/resolve.h"
+
+namespace arbiter {
+namespace internal {
+
+uint32_t ResolveOrg(const CompiledState& s, absl::string_view org) {
+  auto it = s.id_index.find(org);
+  if (it != s.id_index.end() &&
+      it->second.kind == CompiledState::ObjectKind::kNode &&
+      s.nodes[it->second.index].kind == NodeKind::kOrg) {
+    return it->second.index;
+  }
+  auto nit = s.org_by_name.find(org);
+  return nit == s.org_by_name.end() ? kNone : nit->second;
+}
+
+bool ResolvePrincipal(const CompiledState& s, absl::string_view principal,
+                      absl::string_view org, uint32_t* index, Reason* failure) {
+  *failure = Reason::kUnknownPrincipal;
+  auto it = s.id_index.find(principal);
+  if (it != s.id_index.end()) {
+    if (it->second.kind != CompiledState::ObjectKind::kPrincipal) return false;
+    *index = it->second.index;
+    return true;
+  }
+  auto eit = s.email_index.find(principal);
+  if (eit == s.email_index.end()) return false;
+  uint32_t p = eit->second;
+  if (!org.empty()) {
+    const uint32_t org_node = ResolveOrg(s, org);
+    while (p != kNone && s.principals[p].org != org_node) p = s.next_same_email[p];
+    if (p == kNone) return false;
+  } else if (s.next_same_email[p] != kNone) {
+    *failure = Reason::kAmbiguousPrincipal;
+    return false;
+  }
+  *index = p;
+  return true;
+}
+
+uint32_t ResolveResource(const CompiledState& s, absl::string_view resource,
+                         uint32_t org_node) {
+  auto it = s.id_index.find(resource);
+  if (it != s.id_index.end()) {
+    return it->second.kind == CompiledState::ObjectKind::kNode ? it->second.index
+                                                               : kNone;
+  }
+  if (org_node == kNone || resource.empty()) return kNone;
+  // cloud[/project[/workload]]: each segment is a name within its parent.
+  uint32_t parent = org_node;
+  int depth = 0;
+  while (true) {
+    const size_t slash = resource.find('/');
+    const absl::string_view name = resource.substr(0, slash);
+    if (name.empty() || ++depth > 3) return kNone;
+    auto cit = s.child_by_name.find(ChildKey{parent, name});
+    if (cit == s.child_by_name.end()) return kNone;
+    parent = cit->second;
+    if (slash == absl::string_view::npos) return parent;
+    resource.remove_prefix(slash + 1);
+  }
+}
+
+Resolved ResolveRequest(const CompiledState& s, const AccessRequest& request) {
+  Resolved r;
+  if (!ResolvePrincipal(s, request.principal, request.org, &r.principal,
+                        &r.failure)) {
+    return r;
+  }
+  auto pit = s.permission_index.find(request.permission);
+  if (pit == s.permission_index.end()) {
+    r.failure = Reason::kUnknownPermission;
+    return r;
+  }
+  r.permission = pit->second;
+  r.resource =
+      ResolveResource(s, request.resource, s.principals[r.principal].org);
+  if (r.resource == kNone) {
+    r.failure = Reason::kUnknownResource;
+    return r;
+  }
+  r.ok = true;
+  return r;
+}
+
+}  // namespace internal
+}  // namespace arbiter

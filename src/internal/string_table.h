@@ -1,0 +1,58 @@
+// StringTable: append-only storage for the snapshot's ids and names. One
+// contiguous buffer plus offsets, so a snapshot with a million grant ids costs
+// about the bytes of the ids, not a million std::string headers.
+
+#ifndef ARBITER_SRC_INTERNAL_STRING_TABLE_H_
+#define ARBITER_SRC_INTERNAL_STRING_TABLE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace arbiter {
+namespace internal {
+
+class StringTable {
+ public:
+  using Handle = uint32_t;
+
+  StringTable() { offsets_.push_back(0); }
+
+  Handle Add(absl::string_view s) {
+    data_.append(s.data(), s.size());
+    offsets_.push_back(data_.size());
+    return static_cast<Handle>(offsets_.size() - 2);
+  }
+
+  absl::string_view Get(Handle h) const {
+    return absl::string_view(data_).substr(offsets_[h],
+                                           offsets_[h + 1] - offsets_[h]);
+  }
+
+  size_t size() const { return offsets_.size() - 1; }
+
+  void Reserve(size_t strings, size_t bytes) {
+    offsets_.reserve(strings + 1);
+    data_.reserve(bytes);
+  }
+
+  void ShrinkToFit() {
+    data_.shrink_to_fit();
+    offsets_.shrink_to_fit();
+  }
+
+  size_t MemoryUsage() const {
+    return data_.capacity() + offsets_.capacity() * sizeof(size_t);
+  }
+
+ private:
+  std::string data_;
+  std::vector<size_t> offsets_;
+};
+
+}  // namespace internal
+}  // namespace arbiter
+
+#endif  // ARBITER_SRC_INTERNAL_STRING_TABLE_H_
