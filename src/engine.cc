@@ -144,7 +144,7 @@ GrantInfo Engine::grant(uint32_t index) const {
   info.scope_type = static_cast<v1::ScopeType>(g.level + v1::SCOPE_TYPE_ORG);
   info.source = static_cast<GrantSource>(g.source);
   if (g.expires != internal::kNever) {
-    info.expires_at = absl::FromUnixMicros(g.expires);
+    info.expires_at = absl::FromUnixNanos(g.expires);
   }
   return info;
 }

@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "src/compiler/compiler_impl.h"
 #include "src/compiler/names.h"
+#include "src/internal/time_util.h"
 
 namespace arbiter {
 namespace internal {
@@ -178,7 +179,7 @@ void Compiler::BuildGrants() {
         continue;
     }
 
-    // Expiry, in microseconds; out-of-range timestamps cannot overflow.
+    // Expiry in nanoseconds; out-of-range timestamps are rejected first.
     if (g.has_expires_at()) {
       const int64_t sec = g.expires_at().seconds();
       const int32_t nanos = g.expires_at().nanos();
@@ -189,7 +190,7 @@ void Compiler::BuildGrants() {
                                ", nanos ", nanos, ")"));
         continue;
       }
-      t.expires = sec * 1000000 + nanos / 1000;
+      t.expires = UnixNanosSaturated(sec, nanos);
     }
     grants_.push_back(t);
   }

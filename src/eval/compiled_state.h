@@ -73,7 +73,7 @@ struct PrincipalRec {
 };
 
 struct GrantRec {
-  int64_t expires;   // microseconds since the Unix epoch; kNever if none
+  int64_t expires;   // Unix nanoseconds (src/internal/time_util.h); kNever if none
   uint32_t scope;    // node index
   uint32_t subject;  // subject index
   uint32_t id;       // handle in CompiledState::grant_ids

@@ -4,6 +4,7 @@
 
 #include "absl/time/time.h"
 #include "arbiter/clock.h"
+#include "src/internal/time_util.h"
 #include "arbiter/v1/principal.pb.h"
 
 namespace arbiter {
@@ -25,7 +26,8 @@ class LazyNow {
   bool Live(const GrantRec& g) {
     if (g.expires == kNever) return true;
     if (!have_) {
-      now_ = ToMicros(context_.now.has_value() ? *context_.now : clock_->Now());
+      now_ = ToUnixNanosSaturated(context_.now.has_value() ? *context_.now
+                                                           : clock_->Now());
       have_ = true;
     }
     return now_ < g.expires;
@@ -80,12 +82,6 @@ Decision WithGrant(const CompiledState& s, Reason reason, uint32_t grant,
 }
 
 }  // namespace
-
-int64_t ToMicros(absl::Time t) {
-  if (t == absl::InfiniteFuture()) return kNever;
-  if (t == absl::InfinitePast()) return std::numeric_limits<int64_t>::min();
-  return absl::ToUnixMicros(t);
-}
 
 std::pair<uint32_t, uint32_t> GrantRange(const CompiledState& s,
                                          uint32_t subject, uint32_t scope) {
@@ -142,7 +138,8 @@ Decision Evaluate(const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
   uint32_t owner = kNone;
   uint32_t allow[3] = {kNone, kNone, kNone};
   uint32_t own[3] = {kNone, kNone, kNone};
-  uint32_t implied = kNone;
+  uint32_t implied = kNone;      // implied role lists k in permissions
+  uint32_t implied_own = kNone;  // implied role lists k as own-workload
   bool cloud_member = false, project_member = false, implied_any = false;
   bool own_any = false, saw_deny = false;
   uint64_t held = 0;  // exempt bits of held roles
@@ -170,6 +167,7 @@ Decision Evaluate(const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
       if (ir != kNoRole) {
         implied_any = true;
         if (implied == kNone && s.RoleHas(ir, k)) implied = i;
+        if (implied_own == kNone && s.RoleHasOwn(ir, k)) implied_own = i;
       }
     }
   };
@@ -218,6 +216,11 @@ Decision Evaluate(const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
     if (!cloud_member) return MakeDecision(Reason::kNoCloudGrant, revision);
     const uint32_t explicit_grant = MostSpecific(allow);
     const uint32_t cap_grant = MostSpecific(cap);
+    // Own-workload grants at the cloud level: the cloud role's own list, or
+    // its implied project role's while uncapped. Grant indices follow the
+    // (subject rank, grant id) order within a level, so the least index is
+    // the least grant.
+    if (cap_grant == kNone) own[kCloudLevel] = std::min(own[kCloudLevel], implied_own);
     const uint32_t own_grant = MostSpecific(own);
     const bool creator = node.kind == NodeKind::kWorkload && node.creator == p;
     if (explicit_grant != kNone) {
@@ -230,11 +233,11 @@ Decision Evaluate(const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
       candidate = WithGrant(s, Reason::kOwnWorkload, own_grant, revision);
     } else if (member_has) {
       candidate = MakeDecision(Reason::kOrgMember, revision);
-    } else if (implied != kNone) {  // capped
+    } else if (cap_grant != kNone && (implied != kNone || implied_own != kNone)) {
       return WithGrant(s, Reason::kDenyRole, cap_grant, revision);
     } else if (project_anchor && !project_member && !implied_any) {
       return MakeDecision(Reason::kNoProjectGrant, revision);
-    } else if (own_any) {
+    } else if (own_any || implied_own != kNone) {
       return MakeDecision(Reason::kNotWorkloadCreator, revision);
     } else {
       return MakeDecision(Reason::kInsufficientRole, revision);

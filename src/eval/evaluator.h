@@ -33,8 +33,6 @@ inline Decision MakeDecision(Reason reason, uint64_t revision) {
 std::pair<uint32_t, uint32_t> GrantRange(const CompiledState& s,
                                          uint32_t subject, uint32_t scope);
 
-// Microseconds since the Unix epoch, saturating.
-int64_t ToMicros(absl::Time t);
 
 }  // namespace internal
 }  // namespace arbiter

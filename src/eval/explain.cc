@@ -15,6 +15,7 @@
 #include "src/eval/compiled_state.h"
 #include "src/eval/evaluator.h"
 #include "src/eval/resolve.h"
+#include "src/internal/time_util.h"
 
 namespace arbiter {
 namespace {
@@ -146,7 +147,7 @@ Explanation Engine::Explain(const AccessRequest& request) const {
   }
 
   // The grants on the path, with what each contributes.
-  const int64_t now = internal::ToMicros(
+  const int64_t now = internal::ToUnixNanosSaturated(
       request.context.now.has_value()
           ? *request.context.now
           : (s.options.clock ? s.options.clock->Now() : Clock::System().Now()));
@@ -190,7 +191,7 @@ Explanation Engine::Explain(const AccessRequest& request) const {
     if (i == e.decision.grant_index) notes.push_back("decided");
     if (!c.live) {
       notes.push_back(absl::StrCat("expired at ",
-                                   absl::FormatTime(absl::FromUnixMicros(g.expires),
+                                   absl::FormatTime(absl::FromUnixNanos(g.expires),
                                                     absl::UTCTimeZone())));
     }
     if (role.deny && (role.exempt_mask & held) != 0) {
@@ -282,9 +283,21 @@ Explanation Engine::Explain(const AccessRequest& request) const {
     case Reason::kInsufficientRole:
       verdict = "no role held on the path includes the permission";
       break;
-    case Reason::kDenyRole:
-      verdict = absl::StrCat("deny role: ", deciding, " subtracts the permission");
+    case Reason::kDenyRole: {
+      // Either the deny role lists the permission, or it caps an implied
+      // project role that would have granted it.
+      const internal::GrantRec& g = s.grants[d.grant_index];
+      const uint16_t cap = s.roles[g.role].cap_role;
+      if (s.RoleHas(g.role, r.permission) || cap == kNoRole) {
+        verdict = absl::StrCat("deny role: ", deciding, " subtracts the permission");
+      } else {
+        verdict = absl::StrCat("deny role: ", deciding,
+                               " caps implied project roles at ",
+                               s.role_names.Get(cap),
+                               ", which lacks the permission");
+      }
       break;
+    }
     default:
       verdict = absl::StrCat("denied: ", ReasonName(d.reason));
       break;
