@@ -190,7 +190,7 @@ void Compiler::BuildGrants() {
                                ", nanos ", nanos, ")"));
         continue;
       }
-      t.expires = UnixNanosSaturated(sec, nanos);
+      t.expires = ExpiryNanos(sec, nanos);
     }
     grants_.push_back(t);
   }

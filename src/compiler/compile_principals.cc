@@ -20,7 +20,9 @@ void Compiler::BuildPrincipals() {
   principal_of_.assign(st_.principals_size(), kNone);
   s.principals.reserve(st_.principals_size());
   principal_input_.reserve(st_.principals_size());
-  // (org node, lower-cased email) -> PolicySet index, for uniqueness.
+  // (org node, lower-cased email) -> PolicySet index, for uniqueness among
+  // principals that are not deleted: a re-invited user is a new principal
+  // with the old email, and the deleted one may stay in the state.
   absl::flat_hash_map<std::pair<uint32_t, std::string>, int> emails;
   emails.reserve(st_.principals_size());
   size_t id_bytes = 0, email_bytes = 0;
@@ -60,13 +62,17 @@ void Compiler::BuildPrincipals() {
     }
     const uint32_t org_node = node_of_[0][org];
     std::string email = absl::AsciiStrToLower(p.email());
-    auto [it, inserted] = emails.emplace(std::make_pair(org_node, email), i);
+    auto [it, inserted] =
+        p.state() == v1::PRINCIPAL_STATE_DELETED
+            ? std::make_pair(emails.end(), true)
+            : emails.emplace(std::make_pair(org_node, email), i);
     if (!inserted) {
       diag_.Add(Field(Kind::kPrincipal, i, "email"),
                 absl::StrCat("duplicate email ", Quote(p.email()), " in ",
                              DescribeNode(org_node), " (also ",
                              Path(Kind::kPrincipal, it->second),
-                             "; emails compare case-insensitively)"));
+                             "; emails compare case-insensitively; only "
+                             "deleted principals may share one)"));
       continue;
     }
     PrincipalRec rec{};

@@ -39,6 +39,14 @@ const char* KindName(Kind kind) {
   return "object";
 }
 
+namespace {
+
+const char* Article(Kind kind) {
+  return kind == Kind::kOrg || kind == Kind::kImage ? "an " : "a ";
+}
+
+}  // namespace
+
 const char* ListName(Kind kind) {
   switch (kind) {
     case Kind::kOrg:
@@ -83,8 +91,9 @@ int Compiler::Resolve(absl::string_view path, absl::string_view id, Kind want,
     return -1;
   }
   if (it->second.kind != want) {
-    diag_.Add(path, absl::StrCat(Quote(id), " is a ", KindName(it->second.kind),
-                                 ", not a ", KindName(want)));
+    diag_.Add(path, absl::StrCat(Quote(id), " is ", Article(it->second.kind),
+                                 KindName(it->second.kind), ", not ",
+                                 Article(want), KindName(want)));
     return -1;
   }
   return it->second.index;
@@ -231,7 +240,10 @@ void Compiler::BuildResources() {
     diag_.Add(Field(kind, i, "name"), problem);
     return false;
   };
-  // Sibling names must be unique: (parent node, name).
+  // Sibling names must be unique: (parent node, name). Compute configs and
+  // images are named in their own namespaces: their parent key carries
+  // kSeparateNamespace (masked off again for messages).
+  constexpr uint32_t kSeparateNamespace = 0x80000000u;
   absl::flat_hash_map<ChildKey, int> siblings;
   auto unique_name = [&](Kind kind, int i, uint32_t parent,
                          absl::string_view name) {
@@ -240,7 +252,8 @@ void Compiler::BuildResources() {
     if (!inserted) {
       diag_.Add(Field(kind, i, "name"),
                 absl::StrCat("duplicate ", KindName(kind), " name ",
-                             Quote(name), " in ", DescribeNode(parent),
+                             Quote(name), " in ",
+                             DescribeNode(parent & ~kSeparateNamespace),
                              " (also ", Path(kind, it->second), ")"));
     }
   };
@@ -367,7 +380,8 @@ void Compiler::BuildResources() {
     uint32_t cloud_node = node_of_[1][cloud];
     // Compute configs and projects are both named within a cloud, but they
     // are different namespaces: key compute configs by a distinct parent.
-    unique_name(Kind::kComputeConfig, i, cloud_node | 0x80000000u, c.name());
+    unique_name(Kind::kComputeConfig, i, cloud_node | kSeparateNamespace,
+                c.name());
     AddNode(Kind::kComputeConfig, i, c.name(),
             out_->nodes[cloud_node].path[kOrgLevel], cloud_node, kNone, 0);
   }
@@ -381,7 +395,8 @@ void Compiler::BuildResources() {
       diag_.Add(Field(Kind::kImage, i, "kind"), "unknown image kind");
       continue;
     }
-    unique_name(Kind::kImage, i, node_of_[0][org] | 0x80000000u, im.name());
+    unique_name(Kind::kImage, i, node_of_[0][org] | kSeparateNamespace,
+                im.name());
     AddNode(Kind::kImage, i, im.name(), node_of_[0][org], kNone, kNone, 0);
   }
 }
@@ -486,7 +501,9 @@ bool Compiler::Run() {
   BuildGroups();
   if (diag_.full()) return false;
   ComputeGroupClosures();
-  if (!diag_.ok()) return false;  // closures are unreliable after errors
+  // Per-grant checks need no closures: run them even after earlier problems
+  // so that Validate reports those too. The cross-grant invariants need
+  // closures, which are unreliable after errors.
   BuildGrants();
   if (!diag_.ok()) return false;
   CheckGrantInvariants();

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "arbiter/profile.h"
+#include "src/compiler/names.h"
 
 namespace arbiter {
 namespace internal {
@@ -142,26 +143,26 @@ void CompileProfile(const v1::PolicySet& state, const EngineOptions& options,
     const v1::Permission& p = profile.permissions(i);
     if (!ValidPermissionName(p.name())) {
       diag.Add(absl::StrCat(perm_path(i), ".name"),
-               absl::StrCat("invalid permission name \"", p.name(),
-                            "\" (lower-case letters, digits, '_' and '.')"));
+               absl::StrCat("invalid permission name ", Quote(p.name()),
+                            " (lower-case letters, digits, '_' and '.')"));
       continue;
     }
     int level = LevelOf(p.scope());
     if (level < 0) {
       diag.Add(absl::StrCat(perm_path(i), ".scope"),
-               absl::StrCat("permission \"", p.name(), "\" has no scope"));
+               absl::StrCat("permission ", Quote(p.name()), " has no scope"));
       continue;
     }
     if (p.forbidden_on_default_project() && level != kProjectLevel) {
       diag.Add(absl::StrCat(perm_path(i), ".forbidden_on_default_project"),
-               absl::StrCat("permission \"", p.name(),
-                            "\" is not a project permission"));
+               absl::StrCat("permission ", Quote(p.name()),
+                            " is not a project permission"));
     }
     auto [it, inserted] =
         perm_by_name.emplace(p.name(), static_cast<int>(perms.size()));
     if (!inserted) {
       diag.Add(absl::StrCat(perm_path(i), ".name"),
-               absl::StrCat("duplicate permission \"", p.name(), "\""));
+               absl::StrCat("duplicate permission ", Quote(p.name())));
       continue;
     }
     out->permission_names.Add(p.name());
@@ -183,13 +184,13 @@ void CompileProfile(const v1::PolicySet& state, const EngineOptions& options,
     const v1::Role& r = profile.roles(i);
     if (!ValidRoleName(r.name())) {
       diag.Add(absl::StrCat(role_path(i), ".name"),
-               absl::StrCat("invalid role name \"", r.name(),
-                            "\" (lower-case letters, digits and '_')"));
+               absl::StrCat("invalid role name ", Quote(r.name()),
+                            " (lower-case letters, digits and '_')"));
       continue;
     }
     if (!role_by_name.emplace(r.name(), i).second) {
       diag.Add(absl::StrCat(role_path(i), ".name"),
-               absl::StrCat("duplicate role \"", r.name(), "\""));
+               absl::StrCat("duplicate role ", Quote(r.name())));
     }
   }
   if (!diag.ok()) return;
@@ -222,14 +223,14 @@ void CompileProfile(const v1::PolicySet& state, const EngineOptions& options,
       auto it = perm_by_name.find(names[j]);
       if (it == perm_by_name.end()) {
         diag.Add(absl::StrCat(role_path(role_index), ".", field, "[", j, "]"),
-                 absl::StrCat("unknown permission \"", names[j], "\""));
+                 absl::StrCat("unknown permission ", Quote(names[j])));
         continue;
       }
       const int level = out->permissions[it->second].level;
       if (level < min_level) {
         diag.Add(absl::StrCat(role_path(role_index), ".", field, "[", j, "]"),
-                 absl::StrCat("permission \"", names[j],
-                              "\" is above the scopes the role is granted at"));
+                 absl::StrCat("permission ", Quote(names[j]),
+                              " is above the scopes the role is granted at"));
         continue;
       }
       bits[role_index * words + (it->second >> 6)] |= uint64_t{1}
@@ -245,7 +246,7 @@ void CompileProfile(const v1::PolicySet& state, const EngineOptions& options,
     auto it = role_by_name.find(name);
     if (it == role_by_name.end()) {
       diag.Add(absl::StrCat(role_path(i), ".", field),
-               absl::StrCat("unknown role \"", name, "\""));
+               absl::StrCat("unknown role ", Quote(name)));
       return kNoRole;
     }
     const v1::Role& target = profile.roles(it->second);
@@ -260,8 +261,8 @@ void CompileProfile(const v1::PolicySet& state, const EngineOptions& options,
     }
     if (!project_only) {
       diag.Add(absl::StrCat(role_path(i), ".", field),
-               absl::StrCat("role \"", name,
-                            "\" is not an allow role of project permissions"));
+               absl::StrCat("role ", Quote(name),
+                            " is not an allow role of project permissions"));
       return kNoRole;
     }
     return static_cast<uint16_t>(it->second);
@@ -293,7 +294,8 @@ void CompileProfile(const v1::PolicySet& state, const EngineOptions& options,
       (level == kOrgLevel ? grantable_at_org : grantable_below_org) = true;
     }
     for (int j = 0; j < r.subject_kinds_size(); ++j) {
-      if (r.subject_kinds(j) == v1::SUBJECT_KIND_UNSPECIFIED) {
+      if (r.subject_kinds(j) == v1::SUBJECT_KIND_UNSPECIFIED ||
+          !v1::SubjectKind_IsValid(r.subject_kinds(j))) {
         diag.Add(absl::StrCat(role_path(i), ".subject_kinds[", j, "]"),
                  "unknown subject kind");
       }
@@ -305,8 +307,8 @@ void CompileProfile(const v1::PolicySet& state, const EngineOptions& options,
           !r.public_project_role().empty() ||
           !r.private_project_role().empty()) {
         diag.Add(role_path(i),
-                 absl::StrCat("deny role \"", r.name(),
-                              "\" sets allow-only fields (all_permissions, "
+                 absl::StrCat("deny role ", Quote(r.name()),
+                              " sets allow-only fields (all_permissions, "
                               "own_workload_permissions, *_project_role)"));
       }
       rec.cap_role =
@@ -316,7 +318,7 @@ void CompileProfile(const v1::PolicySet& state, const EngineOptions& options,
         auto it = role_by_name.find(r.exempt_roles(j));
         if (it == role_by_name.end()) {
           diag.Add(absl::StrCat(role_path(i), ".exempt_roles[", j, "]"),
-                   absl::StrCat("unknown role \"", r.exempt_roles(j), "\""));
+                   absl::StrCat("unknown role ", Quote(r.exempt_roles(j))));
           continue;
         }
         rec.exempt_mask |= exempt_bit[it->second];
@@ -324,8 +326,8 @@ void CompileProfile(const v1::PolicySet& state, const EngineOptions& options,
       for (int j = 0; j < r.incompatible_roles_size(); ++j) {
         if (!role_by_name.contains(r.incompatible_roles(j))) {
           diag.Add(absl::StrCat(role_path(i), ".incompatible_roles[", j, "]"),
-                   absl::StrCat("unknown role \"", r.incompatible_roles(j),
-                                "\""));
+                   absl::StrCat("unknown role ",
+                                Quote(r.incompatible_roles(j))));
         }
       }
       project_role_ref(i, "project_role_limit", r.project_role_limit());
@@ -334,8 +336,8 @@ void CompileProfile(const v1::PolicySet& state, const EngineOptions& options,
           r.exempt_roles_size() > 0 || r.incompatible_roles_size() > 0 ||
           !r.project_role_limit().empty()) {
         diag.Add(role_path(i),
-                 absl::StrCat("allow role \"", r.name(),
-                              "\" sets deny-only fields"));
+                 absl::StrCat("allow role ", Quote(r.name()),
+                              " sets deny-only fields"));
       }
       if (r.all_permissions()) {
         if (!grantable_at_org || grantable_below_org) {
@@ -358,8 +360,8 @@ void CompileProfile(const v1::PolicySet& state, const EngineOptions& options,
         }
         if (!cloud_only) {
           diag.Add(role_path(i),
-                   absl::StrCat("role \"", r.name(),
-                                "\" implies project roles but is not a cloud "
+                   absl::StrCat("role ", Quote(r.name()),
+                                " implies project roles but is not a cloud "
                                 "role"));
         }
       }
@@ -381,7 +383,7 @@ void CompileProfile(const v1::PolicySet& state, const EngineOptions& options,
                         scope) != r->grantable_at().end();
     if (!ok) {
       diag.Add(absl::StrCat("profile.", field),
-               absl::StrCat("\"", name, "\" is not an allow role grantable at ",
+               absl::StrCat(Quote(name), " is not an allow role grantable at ",
                             v1::ScopeType_Name(scope)));
       return kNoRole;
     }

@@ -136,7 +136,8 @@ struct CompiledState {
   StringTable principal_ids;     // same index as principals
   StringTable principal_emails;  // ASCII-lowercased
   // First principal with a given email; next_same_email chains the others
-  // (principals of other organizations with the same email).
+  // (principals of other organizations, or deleted ones of the same
+  // organization, with the same email; see ResolvePrincipal).
   absl::flat_hash_map<absl::string_view, uint32_t, CaseInsensitiveHash,
                       CaseInsensitiveEq>
       email_index;

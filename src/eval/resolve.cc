@@ -1,5 +1,7 @@
 #include "src/eval/resolve.h"
 
+#include "arbiter/v1/principal.pb.h"
+
 namespace arbiter {
 namespace internal {
 
@@ -25,16 +27,30 @@ bool ResolvePrincipal(const CompiledState& s, absl::string_view principal,
   }
   auto eit = s.email_index.find(principal);
   if (eit == s.email_index.end()) return false;
-  uint32_t p = eit->second;
-  if (!org.empty()) {
-    const uint32_t org_node = ResolveOrg(s, org);
-    while (p != kNone && s.principals[p].org != org_node) p = s.next_same_email[p];
-    if (p == kNone) return false;
-  } else if (s.next_same_email[p] != kNone) {
+  // Principals sharing the email: at most one live (not deleted) one per
+  // organization, plus deleted ones (earlier members, since re-invited).
+  // The live one wins; with none, a single deleted one (which Check denies).
+  // Two candidates of the same kind are ambiguous.
+  const uint32_t org_node = org.empty() ? kNone : ResolveOrg(s, org);
+  if (!org.empty() && org_node == kNone) return false;
+  uint32_t live = kNone, deleted = kNone;
+  int live_count = 0, deleted_count = 0;
+  for (uint32_t p = eit->second; p != kNone; p = s.next_same_email[p]) {
+    if (org_node != kNone && s.principals[p].org != org_node) continue;
+    if (s.principals[p].state == v1::PRINCIPAL_STATE_DELETED) {
+      deleted = p;
+      ++deleted_count;
+    } else {
+      live = p;
+      ++live_count;
+    }
+  }
+  if (live_count + deleted_count == 0) return false;
+  if (live_count > 1 || (live_count == 0 && deleted_count > 1)) {
     *failure = Reason::kAmbiguousPrincipal;
     return false;
   }
-  *index = p;
+  *index = live_count == 1 ? live : deleted;
   return true;
 }
 

@@ -5,11 +5,14 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
@@ -168,6 +171,172 @@ class JsonScanner {
   std::string what_;
 };
 
+// Locating protobuf's JSON errors. JsonStringToMessage reports semantic
+// errors (unknown fields, wrong value types) without a position but with a
+// path: "(clouds[0].iam_mapping) zz: Cannot find field." or
+// "(revision): invalid value ...". The helpers below find that path in the
+// (already well-formed) JSON text so the error can carry a line and column.
+
+struct PathStep {
+  std::string key;  // object member (proto or JSON name), or empty
+  int index = -1;   // array element when key is empty
+};
+
+// "clouds[0].iam_mapping" -> {clouds}, {[0]}, {iam_mapping}.
+bool SplitPath(absl::string_view path, std::vector<PathStep>* steps) {
+  for (absl::string_view part : absl::StrSplit(path, '.')) {
+    const size_t bracket = part.find('[');
+    absl::string_view name = part.substr(0, bracket);
+    if (name.empty()) return false;
+    steps->push_back({std::string(name), -1});
+    part.remove_prefix(bracket == absl::string_view::npos ? part.size()
+                                                          : bracket);
+    while (!part.empty()) {
+      const size_t close = part.find(']');
+      int index;
+      if (part.front() != '[' || close == absl::string_view::npos ||
+          !absl::SimpleAtoi(part.substr(1, close - 1), &index) || index < 0) {
+        return false;
+      }
+      steps->push_back({"", index});
+      part.remove_prefix(close + 1);
+    }
+  }
+  return true;
+}
+
+// The path named by a protobuf JSON error message, with the unknown field
+// (if any) as the last step.
+bool ErrorPath(absl::string_view message, std::vector<PathStep>* steps) {
+  absl::string_view rest = message;
+  if (absl::ConsumePrefix(&rest, "(")) {
+    const size_t close = rest.find(')');
+    if (close == absl::string_view::npos ||
+        !SplitPath(rest.substr(0, close), steps)) {
+      return false;
+    }
+    rest.remove_prefix(close + 1);
+    if (!absl::ConsumePrefix(&rest, " ")) return true;  // "(path): ..."
+  }
+  const size_t colon = rest.find(": ");
+  if (colon == absl::string_view::npos || colon == 0) return !steps->empty();
+  const absl::string_view field = rest.substr(0, colon);
+  if (field.find_first_of(" ()[]") != absl::string_view::npos) {
+    return !steps->empty();
+  }
+  steps->push_back({std::string(field), -1});
+  return true;
+}
+
+// "iamMapping" and "iam_mapping" name the same field.
+bool SameFieldName(absl::string_view json_key, absl::string_view name) {
+  auto next = [](absl::string_view s, size_t& i) {
+    while (i < s.size() && s[i] == '_') ++i;
+    return i < s.size() ? absl::ascii_tolower(s[i++]) : '\0';
+  };
+  size_t i = 0, j = 0;
+  while (true) {
+    const char a = next(json_key, i), b = next(name, j);
+    if (a != b) return false;
+    if (a == '\0') return true;
+  }
+}
+
+// Walks well-formed JSON along `steps`; returns the offset of the last
+// step's key (or element), or npos if the path is not there.
+class JsonLocator {
+ public:
+  explicit JsonLocator(absl::string_view s) : s_(s) {}
+
+  size_t Find(const std::vector<PathStep>& steps) {
+    SkipSpace();
+    size_t found = absl::string_view::npos;
+    for (const PathStep& step : steps) {
+      found = step.key.empty() ? Element(step.index) : Member(step.key);
+      if (found == absl::string_view::npos) return found;
+    }
+    return found;
+  }
+
+ private:
+  void SkipSpace() {
+    while (pos_ < s_.size() && absl::ascii_isspace(s_[pos_])) ++pos_;
+  }
+  // At a string's opening quote: its raw contents; moves past it.
+  absl::string_view String() {
+    const size_t start = ++pos_;
+    while (pos_ < s_.size() && s_[pos_] != '"')
+      pos_ += s_[pos_] == '\\' ? 2 : 1;
+    absl::string_view contents = s_.substr(start, pos_ - start);
+    ++pos_;
+    return contents;
+  }
+  void SkipValue() {
+    SkipSpace();
+    if (pos_ >= s_.size()) return;
+    if (s_[pos_] == '"') {
+      String();
+      return;
+    }
+    if (s_[pos_] == '{' || s_[pos_] == '[') {
+      int depth = 0;
+      while (pos_ < s_.size()) {
+        const char c = s_[pos_];
+        if (c == '"') {
+          String();
+          continue;
+        }
+        ++pos_;
+        if (c == '{' || c == '[') ++depth;
+        if ((c == '}' || c == ']') && --depth == 0) return;
+      }
+      return;
+    }
+    while (pos_ < s_.size() && s_[pos_] != ',' && s_[pos_] != '}' &&
+           s_[pos_] != ']' && !absl::ascii_isspace(s_[pos_])) {
+      ++pos_;
+    }
+  }
+  // In an object: positions at the value of `key`; returns the key's offset.
+  size_t Member(absl::string_view key) {
+    SkipSpace();
+    if (pos_ >= s_.size() || s_[pos_] != '{') return absl::string_view::npos;
+    ++pos_;
+    while (true) {
+      SkipSpace();
+      if (pos_ >= s_.size() || s_[pos_] != '"') return absl::string_view::npos;
+      const size_t key_offset = pos_;
+      const absl::string_view name = String();
+      SkipSpace();
+      ++pos_;  // ':'
+      SkipSpace();
+      if (SameFieldName(name, key)) return key_offset;
+      SkipValue();
+      SkipSpace();
+      if (pos_ >= s_.size() || s_[pos_] != ',') return absl::string_view::npos;
+      ++pos_;
+    }
+  }
+  // In an array: positions at element `index`; returns its offset.
+  size_t Element(int index) {
+    SkipSpace();
+    if (pos_ >= s_.size() || s_[pos_] != '[') return absl::string_view::npos;
+    ++pos_;
+    for (int i = 0; i < index; ++i) {
+      SkipValue();
+      SkipSpace();
+      if (pos_ >= s_.size() || s_[pos_] != ',') return absl::string_view::npos;
+      ++pos_;
+    }
+    SkipSpace();
+    if (pos_ >= s_.size() || s_[pos_] == ']') return absl::string_view::npos;
+    return pos_;
+  }
+
+  absl::string_view s_;
+  size_t pos_ = 0;
+};
+
 PolicyFormat Sniff(absl::string_view data) {
   size_t i = 0;
   while (i < data.size() && absl::ascii_isspace(data[i])) ++i;
@@ -264,9 +433,20 @@ absl::StatusOr<v1::PolicySet> ParsePolicySet(absl::string_view data,
           google::protobuf::StringPiece(data.data(), data.size()), &state,
           json_options);
       if (!status.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            source, ": not a PolicySet in JSON: ",
-            std::string(status.message().data(), status.message().size())));
+        const absl::string_view message(status.message().data(),
+                                        status.message().size());
+        std::vector<PathStep> path;
+        const size_t at = ErrorPath(message, &path)
+                              ? JsonLocator(data).Find(path)
+                              : absl::string_view::npos;
+        if (at != absl::string_view::npos) {
+          auto [line, column] = LineColumn(data, at);
+          return absl::InvalidArgumentError(
+              absl::StrCat(source, ":", line, ":", column,
+                           ": not a PolicySet in JSON: ", message));
+        }
+        return absl::InvalidArgumentError(
+            absl::StrCat(source, ": not a PolicySet in JSON: ", message));
       }
       return state;
     }

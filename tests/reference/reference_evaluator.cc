@@ -639,18 +639,22 @@ ReferenceDecision ReferenceEvaluator::Check(
   // Step 1: resolve the principal (an id, else an email, case-insensitive,
   // optionally restricted to `org`), the permission and the resource (an id,
   // else a path in the principal's organization).
+  // A live (not deleted) match wins over deleted ones (re-invited users);
+  // two matches of the same kind are ambiguous.
   const v1::Principal* principal = PrincipalById(state_, request.principal);
   if (principal == nullptr) {
-    int matches = 0;
+    std::vector<const v1::Principal*> live, deleted;
     for (const v1::Principal& p : state_.principals()) {
       if (!absl::EqualsIgnoreCase(p.email(), request.principal)) continue;
       if (!request.org.empty() && !OrgMatches(state_, p.org_id(), request.org))
         continue;
-      principal = &p;
-      ++matches;
+      (p.state() == v1::PRINCIPAL_STATE_DELETED ? deleted : live).push_back(&p);
     }
-    if (matches == 0) return Deny(Reason::kUnknownPrincipal, rev);
-    if (matches > 1) return Deny(Reason::kAmbiguousPrincipal, rev);
+    const std::vector<const v1::Principal*>& chosen =
+        live.empty() ? deleted : live;
+    if (chosen.empty()) return Deny(Reason::kUnknownPrincipal, rev);
+    if (chosen.size() > 1) return Deny(Reason::kAmbiguousPrincipal, rev);
+    principal = chosen.front();
   }
   if (FindPermission(profile_, request.permission) == nullptr) {
     return Deny(Reason::kUnknownPermission, rev);

@@ -3,7 +3,9 @@
 // Validity rules the generator keeps (they mirror Engine::Create's checks and
 // are enforced by construction, never by retrying Create):
 //  * ids are unique across all objects; names are unique among siblings;
-//    emails are unique per organization, case-insensitively;
+//    emails are unique per organization among principals that are not
+//    deleted, case-insensitively (a deleted principal may share one: a
+//    re-invited user);
 //  * every cloud has exactly one default project, which is public;
 //  * group members are principals or later groups of the same organization,
 //    so nesting is a DAG;
@@ -226,7 +228,8 @@ class Builder {
       }
 
       // Principals: users and service accounts in every state.
-      std::vector<std::string> org_emails;  // lower-case
+      std::vector<std::string> org_emails;       // lower-case, every state
+      std::vector<std::string> org_live_emails;  // lower-case, not deleted
       std::vector<std::string> principal_ids;
       const int n_principals = rng_.Between(p_.config.min_principals_per_org,
                                             p_.config.max_principals_per_org);
@@ -242,13 +245,26 @@ class Builder {
                       : st < 14 ? v1::PRINCIPAL_STATE_ACTIVE
                       : st < 17 ? v1::PRINCIPAL_STATE_INVITED
                                 : v1::PRINCIPAL_STATE_DELETED);
+        const bool deleted = pr->state() == v1::PRINCIPAL_STATE_DELETED;
         std::string email;
+        std::vector<std::string> reusable;  // emails only deleted ones hold
+        for (const std::string& e : org_emails) {
+          if (!Contains(org_live_emails, e)) reusable.push_back(e);
+        }
         if (!sa && !all_user_emails.empty() && rng_.Chance(0.3)) {
           // The same person in another organization.
           email = rng_.Pick(all_user_emails);
+        } else if (!sa && deleted && !org_emails.empty() && rng_.Chance(0.3)) {
+          // An earlier, deleted account of someone in this organization.
+          email = rng_.Pick(org_emails);
+        } else if (!sa && !deleted && !reusable.empty() && rng_.Chance(0.3)) {
+          // Re-invited after being deleted: a new principal, the old email.
+          email = rng_.Pick(reusable);
         }
-        for (int tries = 0; email.empty() || Contains(org_emails, email);
-             ++tries) {
+        auto taken = [&](const std::string& e) {
+          return deleted ? false : Contains(org_live_emails, e);
+        };
+        for (int tries = 0; email.empty() || taken(email); ++tries) {
           const std::string local = rng_.Pick(kLocals);
           email =
               sa ? absl::StrCat(local, tries, "@", org->id(),
@@ -256,7 +272,8 @@ class Builder {
                  : absl::StrCat(local, tries == 0 ? "" : absl::StrCat(tries),
                                 "@", rng_.Pick(kDomains));
         }
-        org_emails.push_back(email);
+        if (!Contains(org_emails, email)) org_emails.push_back(email);
+        if (!deleted) org_live_emails.push_back(email);
         if (!sa && !Contains(all_user_emails, email)) {
           all_user_emails.push_back(email);
         }
@@ -1126,31 +1143,35 @@ void RandomQueryGenerator::PickPrincipal(const std::string& resource_org,
   for (const v1::Principal& other : s.principals()) {
     if (absl::EqualsIgnoreCase(other.email(), p.email())) ++same_email;
   }
+  std::string org_id;  // the organization the query names, if any
   if (rng_.Chance(same_email > 1 ? 0.7 : 0.15)) {
     if (rng_.Chance(0.1)) {
-      // Another (or no) organization: the principal with this email there,
-      // if any, is meant.
+      // Another (or no) organization.
       const v1::Organization& other =
           s.organizations(rng_.Below(s.organizations_size()));
       q->org = rng_.Chance(0.5) ? other.id() : std::string("no-such-org");
-      q->principal_id.clear();
-      q->principal_org_id.clear();
-      for (const v1::Principal& o2 : s.principals()) {
-        if (o2.org_id() == q->org &&
-            absl::EqualsIgnoreCase(o2.email(), p.email())) {
-          q->principal_id = o2.id();
-          q->principal_org_id = o2.org_id();
-        }
+      org_id = q->org;
+    } else {
+      q->org = org_id = p.org_id();
+      for (const v1::Organization& o : s.organizations()) {
+        if (o.id() == p.org_id() && rng_.Chance(0.5)) q->org = o.name();
       }
-      return;
     }
-    q->org = p.org_id();
-    for (const v1::Organization& o : s.organizations()) {
-      if (o.id() == p.org_id() && rng_.Chance(0.5)) q->org = o.name();
-    }
-  } else if (same_email > 1) {
-    q->principal_id.clear();  // ambiguous
-    q->principal_org_id.clear();
+  }
+  // The principal the email means: the one live (not deleted) holder, else
+  // the one deleted holder; none or two of a kind is ambiguous or unknown.
+  std::vector<const v1::Principal*> live, deleted;
+  for (const v1::Principal& o : s.principals()) {
+    if (!absl::EqualsIgnoreCase(o.email(), p.email())) continue;
+    if (!org_id.empty() && o.org_id() != org_id) continue;
+    (o.state() == v1::PRINCIPAL_STATE_DELETED ? deleted : live).push_back(&o);
+  }
+  const std::vector<const v1::Principal*>& holders = live.empty() ? deleted : live;
+  q->principal_id.clear();
+  q->principal_org_id.clear();
+  if (holders.size() == 1) {
+    q->principal_id = holders.front()->id();
+    q->principal_org_id = holders.front()->org_id();
   }
 }
 

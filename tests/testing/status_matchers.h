@@ -5,6 +5,8 @@
 #ifndef ARBITER_TESTS_TESTING_STATUS_MATCHERS_H_
 #define ARBITER_TESTS_TESTING_STATUS_MATCHERS_H_
 
+#include <ostream>
+#include <string>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -27,11 +29,44 @@ MATCHER(IsOk, "is OK") {
   return s.ok();
 }
 
-MATCHER_P2(StatusIs, code, message_matcher, "") {
-  const absl::Status& s = GetStatus(arg);
-  *result_listener << "status: " << s;
-  return s.code() == code &&
-         ::testing::Matches(message_matcher)(std::string(s.message()));
+// StatusIs(code, message_matcher): the status (or StatusOr's status) has
+// `code` and a message matching `message_matcher` (a string or a matcher such
+// as HasSubstr).
+class StatusIsMatcher {
+ public:
+  StatusIsMatcher(absl::StatusCode code,
+                  ::testing::Matcher<const std::string&> message)
+      : code_(code), message_(std::move(message)) {}
+
+  template <typename T>
+  bool MatchAndExplain(const T& arg,
+                       ::testing::MatchResultListener* listener) const {
+    const absl::Status& s = GetStatus(arg);
+    *listener << "whose status is " << s;
+    return s.code() == code_ && message_.Matches(std::string(s.message()));
+  }
+  void DescribeTo(std::ostream* os) const {
+    *os << "has status code " << absl::StatusCodeToString(code_)
+        << " and a message that ";
+    message_.DescribeTo(os);
+  }
+  void DescribeNegationTo(std::ostream* os) const {
+    *os << "does not have status code " << absl::StatusCodeToString(code_)
+        << " or has a message that ";
+    message_.DescribeNegationTo(os);
+  }
+
+ private:
+  absl::StatusCode code_;
+  ::testing::Matcher<const std::string&> message_;
+};
+
+template <typename MessageMatcher>
+::testing::PolymorphicMatcher<StatusIsMatcher> StatusIs(
+    absl::StatusCode code, MessageMatcher&& message) {
+  return ::testing::MakePolymorphicMatcher(StatusIsMatcher(
+      code, ::testing::MatcherCast<const std::string&>(
+                std::forward<MessageMatcher>(message))));
 }
 
 }  // namespace testing
