@@ -529,7 +529,7 @@ TEST_F(ExpiryTest, ExplainShowsTheExpiredGrant) {
     found = true;
     EXPECT_FALSE(g.live);
     EXPECT_TRUE(g.matches_permission);
-    EXPECT_THAT(g.note, HasSubstr("expired at 2030-01-01T00:00:00.5+00:00"));
+    EXPECT_THAT(g.note, HasSubstr("expired at 2030-01-01T00:00:00.5Z"));
   }
   EXPECT_TRUE(found) << e.ToString();
 }

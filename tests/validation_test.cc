@@ -926,6 +926,28 @@ TEST(ValidateTest, ReturnsEveryProblemInOrder) {
                        "grants[1].role: unknown role \"superuser\""));
 }
 
+TEST(ValidateTest, OneGrantReportsEachBrokenReference) {
+  std::vector<absl::Status> problems = Engine::Validate(Base(R"pb(
+    grants {
+      id: "g1"
+      principal_id: "nobody"
+      role: "no_such_role"
+      cloud_id: "cld_zz"
+    }
+  )pb"));
+  ASSERT_THAT(problems, SizeIs(3));
+  EXPECT_THAT(
+      problems[0],
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("grants[1].subject: unknown principal \"nobody\"")));
+  EXPECT_THAT(problems[1],
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("grants[1].scope: unknown cloud \"cld_zz\"")));
+  EXPECT_THAT(problems[2],
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "grants[1].role: unknown role \"no_such_role\""));
+}
+
 TEST(ValidateTest, CreateNamesTheFirstProblemAndCountsTheRest) {
   EXPECT_THAT(
       Engine::Create(Base(kThreeProblems)),

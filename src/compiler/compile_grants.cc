@@ -24,7 +24,9 @@ constexpr int64_t kMinTimestampSeconds = -62135596800;
 constexpr int64_t kMaxTimestampSeconds = 253402300799;
 
 const char* ScopeName(uint8_t level) {
-  return level == kOrgLevel ? "org" : level == kCloudLevel ? "cloud" : "project";
+  return level == kOrgLevel     ? "org"
+         : level == kCloudLevel ? "cloud"
+                                : "project";
 }
 
 uint64_t Key(uint32_t a, uint32_t b) { return (uint64_t{a} << 32) | b; }
@@ -52,41 +54,53 @@ void Compiler::BuildGrants() {
     GrantTmp t{};
     t.input = i;
     t.expires = kNever;
+    // Subject, scope and role are resolved independently so that one grant
+    // reports all three problems; the checks that combine them need all.
+    bool resolved = true;
 
     // Subject.
     v1::SubjectKind subject_kind = v1::SUBJECT_KIND_UNSPECIFIED;
     switch (g.subject_case()) {
       case v1::Grant::kPrincipalId: {
         int p = Resolve(subject_path, g.principal_id(), Kind::kPrincipal);
-        if (p < 0 || principal_of_[p] == kNone) continue;
+        if (p < 0 || principal_of_[p] == kNone) {
+          resolved = false;
+          break;
+        }
         t.subject = principal_of_[p];
-        subject_kind = s.principals[t.subject].kind ==
-                               v1::PRINCIPAL_KIND_SERVICE_ACCOUNT
-                           ? v1::SUBJECT_KIND_SERVICE_ACCOUNT
-                           : v1::SUBJECT_KIND_USER;
+        subject_kind =
+            s.principals[t.subject].kind == v1::PRINCIPAL_KIND_SERVICE_ACCOUNT
+                ? v1::SUBJECT_KIND_SERVICE_ACCOUNT
+                : v1::SUBJECT_KIND_USER;
         break;
       }
       case v1::Grant::kGroupId: {
         int gi = Resolve(subject_path, g.group_id(), Kind::kGroup);
-        if (gi < 0 || group_of_[gi] == kNone) continue;
+        if (gi < 0 || group_of_[gi] == kNone) {
+          resolved = false;
+          break;
+        }
         t.subject = num_principals + group_of_[gi];
         subject_kind = v1::SUBJECT_KIND_GROUP;
         break;
       }
       case v1::Grant::SUBJECT_NOT_SET:
-        diag_.Add(subject_path, "missing subject (set principal_id or group_id)");
-        continue;
+        diag_.Add(subject_path,
+                  "missing subject (set principal_id or group_id)");
+        resolved = false;
+        break;
     }
 
     // Scope.
-    Kind scope_kind;
-    const std::string* scope_id;
+    Kind scope_kind = Kind::kOrg;
+    const std::string* scope_id = nullptr;
     switch (g.scope_case()) {
       case v1::Grant::kOrgId:
         scope_kind = Kind::kOrg, scope_id = &g.org_id(), t.level = kOrgLevel;
         break;
       case v1::Grant::kCloudId:
-        scope_kind = Kind::kCloud, scope_id = &g.cloud_id(), t.level = kCloudLevel;
+        scope_kind = Kind::kCloud, scope_id = &g.cloud_id(),
+        t.level = kCloudLevel;
         break;
       case v1::Grant::kProjectId:
         scope_kind = Kind::kProject, scope_id = &g.project_id(),
@@ -94,22 +108,28 @@ void Compiler::BuildGrants() {
         break;
       case v1::Grant::SCOPE_NOT_SET:
       default:
-        diag_.Add(scope_path, "missing scope (set org_id, cloud_id or project_id)");
-        continue;
+        diag_.Add(scope_path,
+                  "missing scope (set org_id, cloud_id or project_id)");
+        resolved = false;
+        break;
     }
-    int scope = Resolve(scope_path, *scope_id, scope_kind);
-    if (scope < 0) continue;
-    t.scope = node_of_[static_cast<int>(scope_kind)][scope];
-    if (t.scope == kNone) continue;
+    if (scope_id != nullptr) {
+      const int scope = Resolve(scope_path, *scope_id, scope_kind);
+      t.scope =
+          scope < 0 ? kNone : node_of_[static_cast<int>(scope_kind)][scope];
+      if (t.scope == kNone) resolved = false;
+    }
 
     // Role, and where and to whom it may be granted.
     auto rit = role_index.find(g.role());
     if (rit == role_index.end()) {
       diag_.Add(Field(Kind::kGrant, i, "role"),
-                g.role().empty() ? std::string("missing role")
-                                 : absl::StrCat("unknown role ", Quote(g.role())));
-      continue;
+                g.role().empty()
+                    ? std::string("missing role")
+                    : absl::StrCat("unknown role ", Quote(g.role())));
+      resolved = false;
     }
+    if (!resolved) continue;
     t.role = rit->second;
     const v1::Role& role = profile.roles(t.role);
     const v1::ScopeType scope_type =
@@ -118,7 +138,8 @@ void Compiler::BuildGrants() {
                   scope_type) == role.grantable_at().end()) {
       std::vector<std::string> where;
       for (int st : role.grantable_at()) {
-        where.push_back(ScopeName(static_cast<uint8_t>(st - v1::SCOPE_TYPE_ORG)));
+        where.push_back(
+            ScopeName(static_cast<uint8_t>(st - v1::SCOPE_TYPE_ORG)));
       }
       diag_.Add(Field(Kind::kGrant, i, "role"),
                 where.empty()
@@ -139,10 +160,9 @@ void Compiler::BuildGrants() {
       continue;
     }
     if (SubjectOrg(t.subject) != s.nodes[t.scope].path[kOrgLevel]) {
-      diag_.Add(scope_path,
-                absl::StrCat(DescribeNode(t.scope), " and ",
-                             DescribeSubject(t.subject),
-                             " belong to different organizations"));
+      diag_.Add(scope_path, absl::StrCat(DescribeNode(t.scope), " and ",
+                                         DescribeSubject(t.subject),
+                                         " belong to different organizations"));
       continue;
     }
 
@@ -157,19 +177,21 @@ void Compiler::BuildGrants() {
       case v1::GRANT_SOURCE_GROUP:
         if ((g.source() == v1::GRANT_SOURCE_GROUP) != group_subject) {
           diag_.Add(Field(Kind::kGrant, i, "source"),
-                    group_subject ? "a group grant has source GRANT_SOURCE_GROUP"
-                                  : "GRANT_SOURCE_GROUP needs a group subject");
+                    group_subject
+                        ? "a group grant has source GRANT_SOURCE_GROUP"
+                        : "GRANT_SOURCE_GROUP needs a group subject");
           continue;
         }
         t.source = static_cast<uint8_t>(group_subject ? GrantSource::kGroup
                                                       : GrantSource::kDirect);
         break;
       case v1::GRANT_SOURCE_AUTO_ADD:
-        if (group_subject || t.level != kCloudLevel || t.role != auto_add_role) {
-          diag_.Add(Field(Kind::kGrant, i, "source"),
-                    absl::StrCat("an auto-add grant gives a principal ",
-                                 Quote(profile.auto_add_role()),
-                                 " on a cloud"));
+        if (group_subject || t.level != kCloudLevel ||
+            t.role != auto_add_role) {
+          diag_.Add(
+              Field(Kind::kGrant, i, "source"),
+              absl::StrCat("an auto-add grant gives a principal ",
+                           Quote(profile.auto_add_role()), " on a cloud"));
           continue;
         }
         t.source = static_cast<uint8_t>(GrantSource::kAutoAdd);
@@ -209,7 +231,8 @@ void Compiler::CheckGrantInvariants() {
   // (subject, scope node, role) -> grant, for roles named as incompatible.
   absl::flat_hash_set<std::string> incompatible_names;
   for (const v1::Role& r : profile.roles()) {
-    for (const std::string& n : r.incompatible_roles()) incompatible_names.insert(n);
+    for (const std::string& n : r.incompatible_roles())
+      incompatible_names.insert(n);
   }
   absl::flat_hash_map<std::tuple<uint32_t, uint32_t, uint16_t>, int> held;
   for (const GrantTmp& t : grants_) {
@@ -233,12 +256,15 @@ void Compiler::CheckGrantInvariants() {
 
   // A subject reaches a cloud through itself or a containing group.
   auto passes_cloud = [&](uint32_t subject, uint32_t cloud) {
-    if (owners.contains(subject) || cloud_members.contains(Key(subject, cloud))) {
+    if (owners.contains(subject) ||
+        cloud_members.contains(Key(subject, cloud))) {
       return true;
     }
-    for (const uint32_t* g = ClosureBegin(subject); g != ClosureEnd(subject); ++g) {
+    for (const uint32_t* g = ClosureBegin(subject); g != ClosureEnd(subject);
+         ++g) {
       uint32_t gs = num_principals + *g;
-      if (owners.contains(gs) || cloud_members.contains(Key(gs, cloud))) return true;
+      if (owners.contains(gs) || cloud_members.contains(Key(gs, cloud)))
+        return true;
     }
     return false;
   };
@@ -250,13 +276,15 @@ void Compiler::CheckGrantInvariants() {
 
     if (role.deny) {
       for (const std::string& other : def.incompatible_roles()) {
-        auto it = held.find(std::make_tuple(t.subject, t.scope, role_id(other)));
+        auto it =
+            held.find(std::make_tuple(t.subject, t.scope, role_id(other)));
         if (it != held.end()) {
-          diag_.Add(Field(Kind::kGrant, t.input, "role"),
-                    absl::StrCat(Quote(def.name()), " cannot be held together with ",
-                                 Quote(other), " by ", DescribeSubject(t.subject),
-                                 " on ", DescribeNode(t.scope), " (",
-                                 Path(Kind::kGrant, it->second), ")"));
+          diag_.Add(
+              Field(Kind::kGrant, t.input, "role"),
+              absl::StrCat(Quote(def.name()), " cannot be held together with ",
+                           Quote(other), " by ", DescribeSubject(t.subject),
+                           " on ", DescribeNode(t.scope), " (",
+                           Path(Kind::kGrant, it->second), ")"));
         }
       }
     }
@@ -305,10 +333,11 @@ void Compiler::CheckGrantInvariants() {
     if (role.all_permissions && !opt_.allow_service_account_org_owner &&
         t.subject < num_principals &&
         s.principals[t.subject].kind == v1::PRINCIPAL_KIND_SERVICE_ACCOUNT) {
-      diag_.Add(Field(Kind::kGrant, t.input, "subject"),
-                absl::StrCat(DescribeSubject(t.subject), " cannot hold ",
-                             Quote(def.name()),
-                             " (EngineOptions::allow_service_account_org_owner)"));
+      diag_.Add(
+          Field(Kind::kGrant, t.input, "subject"),
+          absl::StrCat(DescribeSubject(t.subject), " cannot hold ",
+                       Quote(def.name()),
+                       " (EngineOptions::allow_service_account_org_owner)"));
     }
     if (diag_.full()) return;
   }
@@ -322,18 +351,21 @@ void Compiler::CheckGrantInvariants() {
       }
     }
     absl::flat_hash_set<int> reported;
-    for (uint32_t p = 0; p < num_principals && !owner_group_grant.empty(); ++p) {
+    for (uint32_t p = 0; p < num_principals && !owner_group_grant.empty();
+         ++p) {
       if (s.principals[p].kind != v1::PRINCIPAL_KIND_SERVICE_ACCOUNT) continue;
       for (const uint32_t* g = ClosureBegin(p); g != ClosureEnd(p); ++g) {
         auto it = owner_group_grant.find(num_principals + *g);
-        if (it == owner_group_grant.end() || !reported.insert(it->second).second) {
+        if (it == owner_group_grant.end() ||
+            !reported.insert(it->second).second) {
           continue;
         }
-        diag_.Add(Field(Kind::kGrant, it->second, "subject"),
-                  absl::StrCat(DescribeSubject(num_principals + *g), " holds ",
-                               Quote(st_.grants(it->second).role()),
-                               " and contains ", DescribeSubject(p),
-                               " (EngineOptions::allow_service_account_org_owner)"));
+        diag_.Add(
+            Field(Kind::kGrant, it->second, "subject"),
+            absl::StrCat(DescribeSubject(num_principals + *g), " holds ",
+                         Quote(st_.grants(it->second).role()), " and contains ",
+                         DescribeSubject(p),
+                         " (EngineOptions::allow_service_account_org_owner)"));
       }
     }
   }
@@ -343,11 +375,12 @@ void Compiler::LayOutGrants() {
   CompiledState& s = *out_;
   // Canonical order: (subject, scope, grant id). Check relies on it to find
   // a subject's grants at one scope contiguously and in id order.
-  std::sort(grants_.begin(), grants_.end(), [&](const GrantTmp& a, const GrantTmp& b) {
-    if (a.subject != b.subject) return a.subject < b.subject;
-    if (a.scope != b.scope) return a.scope < b.scope;
-    return st_.grants(a.input).id() < st_.grants(b.input).id();
-  });
+  std::sort(grants_.begin(), grants_.end(),
+            [&](const GrantTmp& a, const GrantTmp& b) {
+              if (a.subject != b.subject) return a.subject < b.subject;
+              if (a.scope != b.scope) return a.scope < b.scope;
+              return st_.grants(a.input).id() < st_.grants(b.input).id();
+            });
   const uint32_t num_subjects = closure_begin_.size() - 1;
   size_t id_bytes = 0;
   for (const GrantTmp& t : grants_) id_bytes += st_.grants(t.input).id().size();

@@ -49,8 +49,8 @@ const char* KindName(internal::NodeKind kind) {
 }
 
 std::string NodeLabel(const CompiledState& s, uint32_t node) {
-  std::string label = absl::StrCat(KindName(s.nodes[node].kind), " ",
-                                   s.node_ids.Get(node));
+  std::string label =
+      absl::StrCat(KindName(s.nodes[node].kind), " ", s.node_ids.Get(node));
   absl::string_view name = s.node_names.Get(node);
   if (!name.empty()) absl::StrAppend(&label, " (", name, ")");
   return label;
@@ -89,13 +89,13 @@ Explanation Engine::Explain(const AccessRequest& request) const {
                                        request.principal, "\""));
         break;
       case Reason::kAmbiguousPrincipal:
-        e.steps.push_back(absl::StrCat(
-            "\"", request.principal,
-            "\" is the email of principals in several organizations; name one"));
+        e.steps.push_back(absl::StrCat("\"", request.principal,
+                                       "\" is the email of principals in "
+                                       "several organizations; name one"));
         break;
       case Reason::kUnknownPermission:
-        e.steps.push_back(
-            absl::StrCat("no permission is named \"", request.permission, "\""));
+        e.steps.push_back(absl::StrCat("no permission is named \"",
+                                       request.permission, "\""));
         break;
       default:
         e.steps.push_back(absl::StrCat("no resource has id or path \"",
@@ -128,7 +128,9 @@ Explanation Engine::Explain(const AccessRequest& request) const {
       "permission ", e.permission, " is a ", LevelName(top),
       " permission, evaluated on ",
       applicable ? NodeLabel(s, node.path[top]) : "(nothing: not applicable)",
-      " for ", NodeLabel(s, r.resource)));
+      applicable && node.path[top] == r.resource
+          ? std::string()
+          : absl::StrCat(" for ", NodeLabel(s, r.resource))));
   if (top == internal::kProjectLevel && applicable) {
     const uint8_t flags = s.nodes[node.path[top]].flags;
     e.steps.push_back(absl::StrCat(
@@ -142,8 +144,8 @@ Explanation Engine::Explain(const AccessRequest& request) const {
     e.groups.push_back(std::string(s.group_ids.Get(g - s.principals.size())));
   }
   if (!groups.empty()) {
-    e.steps.push_back(absl::StrCat("groups (transitively): ",
-                                   absl::StrJoin(e.groups, ", ")));
+    e.steps.push_back(
+        absl::StrCat("groups (transitively): ", absl::StrJoin(e.groups, ", ")));
   }
 
   // The grants on the path, with what each contributes.
@@ -190,9 +192,10 @@ Explanation Engine::Explain(const AccessRequest& request) const {
     std::vector<std::string> notes;
     if (i == e.decision.grant_index) notes.push_back("decided");
     if (!c.live) {
-      notes.push_back(absl::StrCat("expired at ",
-                                   absl::FormatTime(absl::FromUnixNanos(g.expires),
-                                                    absl::UTCTimeZone())));
+      notes.push_back(absl::StrCat(
+          "expired at ", absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ",
+                                          absl::FromUnixNanos(g.expires),
+                                          absl::UTCTimeZone())));
     }
     if (role.deny && (role.exempt_mask & held) != 0) {
       notes.push_back("exempt: an exempt role is held");
@@ -202,14 +205,16 @@ Explanation Engine::Explain(const AccessRequest& request) const {
     }
     if (!role.deny && g.level == internal::kCloudLevel &&
         top == internal::kProjectLevel) {
-      uint16_t ir = is_public ? role.public_project_role : role.private_project_role;
+      uint16_t ir =
+          is_public ? role.public_project_role : role.private_project_role;
       if (ir != kNoRole) {
         notes.push_back(absl::StrCat("implies ", s.role_names.Get(ir), " on ",
                                      is_public ? "public" : "private",
                                      " projects"));
       }
     }
-    if (role.deny && role.cap_role != kNoRole && top == internal::kProjectLevel) {
+    if (role.deny && role.cap_role != kNoRole &&
+        top == internal::kProjectLevel) {
       notes.push_back(absl::StrCat("caps implied project roles at ",
                                    s.role_names.Get(role.cap_role)));
     }
@@ -225,30 +230,37 @@ Explanation Engine::Explain(const AccessRequest& request) const {
   if (d.grant_index != Decision::kNoGrant) {
     GrantInfo info = grant(d.grant_index);
     deciding = absl::StrCat("grant ", info.id, " (", info.role, " on ",
-                            LevelName(info.scope_type - v1::SCOPE_TYPE_ORG), " ",
-                            info.scope_id, ", ",
+                            LevelName(info.scope_type - v1::SCOPE_TYPE_ORG),
+                            " ", info.scope_id, ", ",
                             info.subject_is_group ? "via group " : "to ",
                             info.subject_id, ")");
   }
   std::string verdict;
   switch (d.reason) {
     case Reason::kOrgOwner:
-      verdict = absl::StrCat(deciding, " makes the principal an org owner: implicit owner of every cloud and project");
+      verdict = absl::StrCat(deciding,
+                             " makes the principal an org owner: implicit "
+                             "owner of every cloud and project");
       break;
     case Reason::kGrant:
       verdict = absl::StrCat(deciding, " holds the permission");
       break;
     case Reason::kPublicProject:
-      verdict = absl::StrCat("the project is public and ", deciding, " implies a project role that holds the permission");
+      verdict =
+          absl::StrCat("the project is public and ", deciding,
+                       " implies a project role that holds the permission");
       break;
     case Reason::kCloudRoleInheritance:
-      verdict = absl::StrCat(deciding, " implies a project role on the cloud's private projects that holds the permission");
+      verdict = absl::StrCat(deciding,
+                             " implies a project role on the cloud's private "
+                             "projects that holds the permission");
       break;
     case Reason::kOrgMember:
       verdict = "every active member of the organization holds this permission";
       break;
     case Reason::kOwnWorkload:
-      verdict = absl::StrCat("the principal created this workload and ", deciding, " allows it on own workloads");
+      verdict = absl::StrCat("the principal created this workload and ",
+                             deciding, " allows it on own workloads");
       break;
     case Reason::kCrossOrg:
       verdict = "the resource belongs to another organization";
@@ -263,7 +275,9 @@ Explanation Engine::Explain(const AccessRequest& request) const {
       verdict = "service accounts cannot use the console";
       break;
     case Reason::kPermissionNotApplicable:
-      verdict = absl::StrCat("a ", LevelName(top), " permission does not apply to a ", KindName(node.kind));
+      verdict =
+          absl::StrCat("a ", LevelName(top), " permission does not apply to a ",
+                       KindName(node.kind));
       break;
     case Reason::kProtectedResource:
       verdict = "this permission is never allowed on a cloud's default project";
@@ -272,13 +286,19 @@ Explanation Engine::Explain(const AccessRequest& request) const {
       verdict = "only organization owners hold this permission";
       break;
     case Reason::kNoCloudGrant:
-      verdict = absl::StrCat("missing prerequisite: no live grant on ", NodeLabel(s, node.path[internal::kCloudLevel]), "; cloud and project permissions need one");
+      verdict = absl::StrCat("missing prerequisite: no live grant on ",
+                             NodeLabel(s, node.path[internal::kCloudLevel]),
+                             "; cloud and project permissions need one");
       break;
     case Reason::kNoProjectGrant:
-      verdict = "the project is private and the principal has no grant on it (cloud grants reach public projects only)";
+      verdict =
+          "the project is private and the principal has no grant on it (cloud "
+          "grants reach public projects only)";
       break;
     case Reason::kNotWorkloadCreator:
-      verdict = "the principal's role allows this only on workloads it created, and it did not create this one";
+      verdict =
+          "the principal's role allows this only on workloads it created, and "
+          "it did not create this one";
       break;
     case Reason::kInsufficientRole:
       verdict = "no role held on the path includes the permission";
@@ -289,12 +309,12 @@ Explanation Engine::Explain(const AccessRequest& request) const {
       const internal::GrantRec& g = s.grants[d.grant_index];
       const uint16_t cap = s.roles[g.role].cap_role;
       if (s.RoleHas(g.role, r.permission) || cap == kNoRole) {
-        verdict = absl::StrCat("deny role: ", deciding, " subtracts the permission");
+        verdict =
+            absl::StrCat("deny role: ", deciding, " subtracts the permission");
       } else {
-        verdict = absl::StrCat("deny role: ", deciding,
-                               " caps implied project roles at ",
-                               s.role_names.Get(cap),
-                               ", which lacks the permission");
+        verdict = absl::StrCat(
+            "deny role: ", deciding, " caps implied project roles at ",
+            s.role_names.Get(cap), ", which lacks the permission");
       }
       break;
     }
@@ -309,19 +329,20 @@ Explanation Engine::Explain(const AccessRequest& request) const {
 std::string Explanation::ToString() const {
   std::string out = absl::StrCat(decision.allowed() ? "ALLOW" : "DENY", " ",
                                  ReasonName(decision.reason));
-  if (!decision.grant_id.empty()) absl::StrAppend(&out, " (grant ", decision.grant_id, ")");
+  if (!decision.grant_id.empty())
+    absl::StrAppend(&out, " (grant ", decision.grant_id, ")");
   absl::StrAppend(&out, "  revision ", decision.revision, "\n");
-  for (const std::string& step : steps) absl::StrAppend(&out, "  - ", step, "\n");
+  for (const std::string& step : steps)
+    absl::StrAppend(&out, "  - ", step, "\n");
   if (!grants.empty()) {
     absl::StrAppend(&out, "  grants considered:\n");
     for (const ConsideredGrant& g : grants) {
-      absl::StrAppend(&out, "    ", g.deny_role ? "[deny]  " : "[allow] ",
-                      g.grant_id, ": ", g.role, " on ", g.scope_type, " ",
-                      g.scope_id, g.via_group ? " via group " : " to ",
-                      g.subject_id,
-                      g.matches_permission ? " (holds the permission)" : "",
-                      g.note.empty() ? "" : absl::StrCat(" [", g.note, "]"),
-                      "\n");
+      absl::StrAppend(
+          &out, "    ", g.deny_role ? "[deny]  " : "[allow] ", g.grant_id, ": ",
+          g.role, " on ", g.scope_type, " ", g.scope_id,
+          g.via_group ? " via group " : " to ", g.subject_id,
+          g.matches_permission ? " (holds the permission)" : "",
+          g.note.empty() ? "" : absl::StrCat(" [", g.note, "]"), "\n");
     }
   }
   return out;

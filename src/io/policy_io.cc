@@ -1,5 +1,7 @@
 #include "arbiter/policy_io.h"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -107,9 +109,10 @@ class JsonScanner {
   bool Number() {
     size_t start = pos_;
     if (s_[pos_] == '-') ++pos_;
-    while (pos_ < s_.size() && (absl::ascii_isdigit(s_[pos_]) || s_[pos_] == '.' ||
-                                s_[pos_] == 'e' || s_[pos_] == 'E' ||
-                                s_[pos_] == '+' || s_[pos_] == '-')) {
+    while (pos_ < s_.size() &&
+           (absl::ascii_isdigit(s_[pos_]) || s_[pos_] == '.' ||
+            s_[pos_] == 'e' || s_[pos_] == 'E' || s_[pos_] == '+' ||
+            s_[pos_] == '-')) {
       ++pos_;
     }
     if (pos_ == start || (pos_ == start + 1 && s_[start] == '-')) {
@@ -128,7 +131,8 @@ class JsonScanner {
       if (pos_ < s_.size() && s_[pos_] == '}') return ++pos_, true;
       while (true) {
         SkipSpace();
-        if (pos_ >= s_.size() || s_[pos_] != '"') return Fail("expected a field name in quotes");
+        if (pos_ >= s_.size() || s_[pos_] != '"')
+          return Fail("expected a field name in quotes");
         if (!String()) return false;
         SkipSpace();
         if (pos_ >= s_.size() || s_[pos_] != ':') return Fail("expected ':'");
@@ -343,7 +347,8 @@ PolicyFormat Sniff(absl::string_view data) {
   if (i < data.size() && data[i] == '{') return PolicyFormat::kJson;
   for (char c : data.substr(0, 4096)) {
     unsigned char u = static_cast<unsigned char>(c);
-    if (u < 0x20 && c != '\n' && c != '\r' && c != '\t') return PolicyFormat::kBinary;
+    if (u < 0x20 && c != '\n' && c != '\r' && c != '\t')
+      return PolicyFormat::kBinary;
   }
   return PolicyFormat::kText;
 }
@@ -406,8 +411,8 @@ absl::StatusOr<v1::PolicySet> ParsePolicySet(absl::string_view data,
       google::protobuf::TextFormat::Parser parser;
       FirstError errors;
       parser.RecordErrorsTo(&errors);
-      google::protobuf::io::ArrayInputStream input(data.data(),
-                                                   static_cast<int>(data.size()));
+      google::protobuf::io::ArrayInputStream input(
+          data.data(), static_cast<int>(data.size()));
       if (!parser.Parse(&input, &state)) {
         if (errors.has_error()) {
           return absl::InvalidArgumentError(
@@ -424,8 +429,9 @@ absl::StatusOr<v1::PolicySet> ParsePolicySet(absl::string_view data,
       size_t bad = scanner.FirstError();
       if (bad != absl::string_view::npos) {
         auto [line, column] = LineColumn(data, bad);
-        return absl::InvalidArgumentError(absl::StrCat(
-            source, ":", line, ":", column, ": invalid JSON: ", scanner.what()));
+        return absl::InvalidArgumentError(
+            absl::StrCat(source, ":", line, ":", column,
+                         ": invalid JSON: ", scanner.what()));
       }
       google::protobuf::util::JsonParseOptions json_options;
       json_options.ignore_unknown_fields = options.ignore_unknown_json_fields;
@@ -454,9 +460,10 @@ absl::StatusOr<v1::PolicySet> ParsePolicySet(absl::string_view data,
     case PolicyFormat::kAuto:
       if (data.size() > static_cast<size_t>(INT32_MAX) ||
           !state.ParseFromArray(data.data(), static_cast<int>(data.size()))) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            source, ": not a PolicySet in binary protobuf (truncated or "
-                    "another format?)"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(source,
+                         ": not a PolicySet in binary protobuf (truncated or "
+                         "another format?)"));
       }
       return state;
   }
@@ -464,8 +471,8 @@ absl::StatusOr<v1::PolicySet> ParsePolicySet(absl::string_view data,
 }
 
 absl::StatusOr<v1::PolicySet> LoadPolicySetFile(const std::string& path,
-                                                 PolicyFormat format,
-                                                 const LoadOptions& options) {
+                                                PolicyFormat format,
+                                                const LoadOptions& options) {
   std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"),
                                              &std::fclose);
   if (file == nullptr) {
@@ -474,6 +481,14 @@ absl::StatusOr<v1::PolicySet> LoadPolicySetFile(const std::string& path,
     if (err == ENOENT) return absl::NotFoundError(message);
     if (err == EACCES) return absl::PermissionDeniedError(message);
     return absl::InvalidArgumentError(message);
+  }
+  // Refuse an oversized regular file before reading any of it.
+  struct stat info;
+  if (fstat(fileno(file.get()), &info) == 0 && S_ISREG(info.st_mode) &&
+      static_cast<uint64_t>(info.st_size) > options.max_bytes) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(path, ": ", info.st_size, " bytes exceeds the limit of ",
+                     options.max_bytes, " (LoadOptions::max_bytes)"));
   }
   std::string data;
   char buffer[1 << 16];
@@ -508,8 +523,8 @@ absl::StatusOr<std::string> SerializePolicySet(const v1::PolicySet& state,
       google::protobuf::util::JsonPrintOptions json_options;
       json_options.add_whitespace = true;
       json_options.preserve_proto_field_names = true;
-      auto status =
-          google::protobuf::util::MessageToJsonString(state, &out, json_options);
+      auto status = google::protobuf::util::MessageToJsonString(state, &out,
+                                                                json_options);
       if (!status.ok()) return absl::InternalError("JSON printing failed");
       return out;
     }
