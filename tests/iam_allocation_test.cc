@@ -1,0 +1,125 @@
+// Engine::ResolveIam allocates nothing on the heap unless the workload's
+// email matches one of the cloud's `user~=` patterns and that result is
+// needed: equality, set and existence requirements, and project and
+// workload-type patterns (precomputed at compile time) never allocate. To
+// learn *which* user patterns match, RE2::Set::Match allocates a small buffer
+// per call (an RE2 implementation detail); a first allocation-free pass asks
+// whether any matches at all.
+//
+// This binary replaces the global operator new to count allocations.
+
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "arbiter/engine.h"
+#include "gtest/gtest.h"
+#include "tests/iam/iam_test_state.h"
+
+namespace {
+std::atomic<long> g_allocations{0};
+}  // namespace
+
+void* operator new(std::size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace arbiter {
+namespace {
+
+using ::arbiter::testing::IamTestState;
+using ::arbiter::testing::SetIamRules;
+
+long AllocationsOf(const Engine& engine, const WorkloadAttributes& w,
+                   IamDecision* d) {
+  *d = engine.ResolveIam(w);  // warm up (thread-local scratch, RE2 caches)
+  const long before = g_allocations.load();
+  for (int i = 0; i < 100; ++i) *d = engine.ResolveIam(w);
+  return g_allocations.load() - before;
+}
+
+TEST(IamAllocationTest, ResolveWithoutUserPatternsDoesNotAllocate) {
+  v1::PolicySet state = IamTestState();
+  SetIamRules(&state, "cld_a",
+              {{"workload-type=job,project=ml-prod", "a"},
+               {"user in (alice@acme.com, bob@acme.com),project!=web", "b"},
+               {"project~=ml-.*,workload-type~=work.*", "c"},
+               {"user notin (carol@acme.com),!project", "d"}});
+  auto engine = Engine::Create(state);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  WorkloadAttributes w;
+  w.cloud = "alpha";
+  w.type = v1::WORKLOAD_TYPE_WORKSPACE;
+  w.project = "ml-prod";
+  w.user = "Bob@acme.com";
+  IamDecision d;
+  EXPECT_EQ(AllocationsOf(**engine, w, &d), 0);
+  EXPECT_EQ(d.identity, "b");
+  w.type = v1::WORKLOAD_TYPE_JOB;
+  EXPECT_EQ(AllocationsOf(**engine, w, &d), 0);
+  EXPECT_EQ(d.identity, "a");
+  w.project = "";
+  w.user = "usr_alice";
+  EXPECT_EQ(AllocationsOf(**engine, w, &d), 0);
+  EXPECT_EQ(d.identity, "b");
+  w.user = "carol@acme.com";
+  EXPECT_EQ(AllocationsOf(**engine, w, &d), 0);
+  EXPECT_EQ(d.outcome, IamOutcome::kCloudDefault);
+  w.compute_config = "gpu";
+  EXPECT_EQ(AllocationsOf(**engine, w, &d), 0);
+  EXPECT_EQ(d.identity, "gpu-role");
+}
+
+TEST(IamAllocationTest, UserPatternsThatDoNotMatchDoNotAllocate) {
+  v1::PolicySet state = IamTestState();
+  SetIamRules(
+      &state, "cld_a",
+      {{"user~=.*@acme\\.com,workload-type=job", "a"}, {"user~=ci@.*", "b"}},
+      v1::IamMapping::FAIL);
+  auto engine = Engine::Create(state);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  WorkloadAttributes w;
+  w.cloud = "alpha";
+  w.type = v1::WORKLOAD_TYPE_JOB;
+  w.user = "eve@evil.com";
+  IamDecision d;
+  EXPECT_EQ(AllocationsOf(**engine, w, &d), 0);
+  EXPECT_EQ(d.outcome, IamOutcome::kFail);
+  w.user = "bob@acme.com";  // matches: the Set reports which pattern
+  d = engine.value()->ResolveIam(w);
+  EXPECT_EQ(d.identity, "a");
+}
+
+TEST(IamAllocationTest, UserPatternsNotConsultedDoNotAllocate) {
+  v1::PolicySet state = IamTestState();
+  // The user pattern sits behind a project anchor: it is only consulted for
+  // workloads in ml-prod.
+  SetIamRules(&state, "cld_a",
+              {{"workload-type=job", "a"},
+               {"project=ml-prod,user~=.*@acme\\.com", "b"}});
+  auto engine = Engine::Create(state);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  WorkloadAttributes w;
+  w.cloud = "alpha";
+  w.type = v1::WORKLOAD_TYPE_SERVICE;
+  w.project = "web";
+  w.user = "bob@acme.com";
+  IamDecision d;
+  EXPECT_EQ(AllocationsOf(**engine, w, &d), 0);
+  EXPECT_EQ(d.outcome, IamOutcome::kCloudDefault);
+  w.type = v1::WORKLOAD_TYPE_JOB;
+  w.project = "ml-prod";
+  EXPECT_EQ(AllocationsOf(**engine, w, &d), 0);  // rule 0 decides first
+  EXPECT_EQ(d.identity, "a");
+}
+
+}  // namespace
+}  // namespace arbiter
