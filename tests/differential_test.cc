@@ -31,6 +31,8 @@
 #include "absl/types/optional.h"
 #include "arbiter/decision.h"
 #include "arbiter/engine.h"
+#include "src/eval/evaluator.h"
+#include "src/eval/internal_access.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "tests/reference/reference_evaluator.h"
@@ -204,9 +206,19 @@ void RunState(uint64_t seed, int64_t num_queries,
       if (pr.has_value() && pe.has_value() && rs.has_value()) {
         ++stats->handle_checks;
         by_handle = engine.Check(*pr, *pe, *rs, q.context);
+        // The per-grant implementation must agree with the role-mask one
+        // Check uses for small vocabularies.
+        const Decision generic = internal::Evaluate(
+            internal_access::State(engine), pr->index(), pe->index(),
+            rs->index(), q.context, engine.revision(),
+            internal::EvaluationPath::kGeneric);
         if (by_handle != actual) {
           std::ostringstream os;
           os << "the handle form disagrees: " << by_handle;
+          problem = os.str();
+        } else if (generic != actual) {
+          std::ostringstream os;
+          os << "the generic evaluation disagrees: " << generic;
           problem = os.str();
         } else if (!handles_out->has_value()) {
           *handles_out = Handles{*pr, *pe, *rs};

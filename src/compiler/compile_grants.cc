@@ -409,15 +409,21 @@ void Compiler::LayOutGrants() {
   // Each principal's groups, keeping only groups that hold grants: Check
   // never needs the others.
   const uint32_t num_principals = s.principals.size();
+  auto span = [&](uint32_t subject) {
+    return GrantSpan{s.subject_grants_begin[subject],
+                     s.subject_grants_begin[subject + 1]};
+  };
   s.principal_groups.clear();
   for (uint32_t p = 0; p < num_principals; ++p) {
-    s.principals[p].groups_begin = s.principal_groups.size();
+    PrincipalRec& rec = s.principals[p];
+    rec.grants = span(p);
+    rec.groups_begin = s.principal_groups.size();
     for (const uint32_t* g = ClosureBegin(p); g != ClosureEnd(p); ++g) {
       if (subject_has_grants_[num_principals + *g]) {
-        s.principal_groups.push_back(num_principals + *g);
+        s.principal_groups.push_back(span(num_principals + *g));
       }
     }
-    s.principals[p].groups_end = s.principal_groups.size();
+    rec.groups_end = s.principal_groups.size();
   }
   s.principal_groups.shrink_to_fit();
 }

@@ -82,7 +82,8 @@ std::string Compiler::Field(Kind kind, int index, absl::string_view field) {
 int Compiler::Resolve(absl::string_view path, absl::string_view id, Kind want,
                       bool required) {
   if (id.empty()) {
-    if (required) diag_.Add(path, absl::StrCat("missing ", KindName(want), " id"));
+    if (required)
+      diag_.Add(path, absl::StrCat("missing ", KindName(want), " id"));
     return -1;
   }
   auto it = ids_.find(id);
@@ -211,6 +212,7 @@ uint32_t Compiler::AddNode(Kind kind, int index, absl::string_view name,
   n.creator = kNone;
   n.kind = static_cast<NodeKind>(kind);
   n.flags = flags;
+  n.project_flags = 0;
   out_->nodes.push_back(n);
   node_kind_.push_back(kind);
   node_input_.push_back(index);
@@ -250,11 +252,11 @@ void Compiler::BuildResources() {
     if (name.empty()) return;
     auto [it, inserted] = siblings.emplace(ChildKey{parent, name}, i);
     if (!inserted) {
-      diag_.Add(Field(kind, i, "name"),
-                absl::StrCat("duplicate ", KindName(kind), " name ",
-                             Quote(name), " in ",
-                             DescribeNode(parent & ~kSeparateNamespace),
-                             " (also ", Path(kind, it->second), ")"));
+      diag_.Add(
+          Field(kind, i, "name"),
+          absl::StrCat("duplicate ", KindName(kind), " name ", Quote(name),
+                       " in ", DescribeNode(parent & ~kSeparateNamespace),
+                       " (also ", Path(kind, it->second), ")"));
     }
   };
 
@@ -269,20 +271,23 @@ void Compiler::BuildResources() {
   for (int i = 0; i < st_.clouds_size(); ++i) {
     const v1::Cloud& c = st_.clouds(i);
     int org = Resolve(Field(Kind::kCloud, i, "org_id"), c.org_id(), Kind::kOrg);
-    if (!ids_.contains(c.id()) || org < 0 || node_of_[0][org] == kNone) continue;
+    if (!ids_.contains(c.id()) || org < 0 || node_of_[0][org] == kNone)
+      continue;
     if (!check_name(Kind::kCloud, i, c.name(), true)) continue;
     uint32_t org_node = node_of_[0][org];
     unique_name(Kind::kCloud, i, org_node, c.name());
-    uint32_t node = AddNode(Kind::kCloud, i, c.name(), org_node, kNone, kNone, 0);
+    uint32_t node =
+        AddNode(Kind::kCloud, i, c.name(), org_node, kNone, kNone, 0);
     out_->nodes[node].path[kCloudLevel] = node;
   }
   default_project_.assign(out_->nodes.size(), kNone);
 
   for (int i = 0; i < st_.projects_size(); ++i) {
     const v1::Project& p = st_.projects(i);
-    int cloud =
-        Resolve(Field(Kind::kProject, i, "cloud_id"), p.cloud_id(), Kind::kCloud);
-    if (!ids_.contains(p.id()) || cloud < 0 || node_of_[1][cloud] == kNone) continue;
+    int cloud = Resolve(Field(Kind::kProject, i, "cloud_id"), p.cloud_id(),
+                        Kind::kCloud);
+    if (!ids_.contains(p.id()) || cloud < 0 || node_of_[1][cloud] == kNone)
+      continue;
     if (!check_name(Kind::kProject, i, p.name(), true)) continue;
     uint32_t cloud_node = node_of_[1][cloud];
     unique_name(Kind::kProject, i, cloud_node, p.name());
@@ -310,10 +315,11 @@ void Compiler::BuildResources() {
       Resolve(Field(Kind::kProject, i, "creator_id"), p.creator_id(),
               Kind::kPrincipal);
     }
-    uint8_t flags = (is_public ? kPublic : 0) | (p.is_default() ? kDefaultProject : 0);
-    uint32_t node =
-        AddNode(Kind::kProject, i, p.name(),
-                out_->nodes[cloud_node].path[kOrgLevel], cloud_node, kNone, flags);
+    uint8_t flags =
+        (is_public ? kPublic : 0) | (p.is_default() ? kDefaultProject : 0);
+    uint32_t node = AddNode(Kind::kProject, i, p.name(),
+                            out_->nodes[cloud_node].path[kOrgLevel], cloud_node,
+                            kNone, flags);
     out_->nodes[node].path[kProjectLevel] = node;
     if (p.is_default()) default_project_[cloud_node] = node;
   }
@@ -373,9 +379,10 @@ void Compiler::BuildResources() {
 
   for (int i = 0; i < st_.compute_configs_size(); ++i) {
     const v1::ComputeConfig& c = st_.compute_configs(i);
-    int cloud = Resolve(Field(Kind::kComputeConfig, i, "cloud_id"), c.cloud_id(),
-                        Kind::kCloud);
-    if (!ids_.contains(c.id()) || cloud < 0 || node_of_[1][cloud] == kNone) continue;
+    int cloud = Resolve(Field(Kind::kComputeConfig, i, "cloud_id"),
+                        c.cloud_id(), Kind::kCloud);
+    if (!ids_.contains(c.id()) || cloud < 0 || node_of_[1][cloud] == kNone)
+      continue;
     if (!check_name(Kind::kComputeConfig, i, c.name(), true)) continue;
     uint32_t cloud_node = node_of_[1][cloud];
     // Compute configs and projects are both named within a cloud, but they
@@ -388,8 +395,10 @@ void Compiler::BuildResources() {
 
   for (int i = 0; i < st_.images_size(); ++i) {
     const v1::Image& im = st_.images(i);
-    int org = Resolve(Field(Kind::kImage, i, "org_id"), im.org_id(), Kind::kOrg);
-    if (!ids_.contains(im.id()) || org < 0 || node_of_[0][org] == kNone) continue;
+    int org =
+        Resolve(Field(Kind::kImage, i, "org_id"), im.org_id(), Kind::kOrg);
+    if (!ids_.contains(im.id()) || org < 0 || node_of_[0][org] == kNone)
+      continue;
     if (!check_name(Kind::kImage, i, im.name(), true)) continue;
     if (!v1::ImageKind_IsValid(im.kind())) {
       diag_.Add(Field(Kind::kImage, i, "kind"), "unknown image kind");
@@ -420,10 +429,12 @@ void Compiler::BuildIndexes() {
   s.node_ids.Reserve(s.nodes.size(), bytes);
   for (absl::string_view id : node_ids) s.node_ids.Add(id);
 
-  s.id_index.reserve(s.nodes.size() + s.principals.size() + group_input_.size());
+  s.id_index.reserve(s.nodes.size() + s.principals.size() +
+                     group_input_.size());
   for (uint32_t n = 0; n < s.nodes.size(); ++n) {
-    s.id_index.emplace(s.node_ids.Get(n),
-                       CompiledState::ObjectRef{CompiledState::ObjectKind::kNode, n});
+    s.id_index.emplace(
+        s.node_ids.Get(n),
+        CompiledState::ObjectRef{CompiledState::ObjectKind::kNode, n});
   }
   for (uint32_t p = 0; p < s.principals.size(); ++p) {
     s.id_index.emplace(
@@ -431,8 +442,9 @@ void Compiler::BuildIndexes() {
         CompiledState::ObjectRef{CompiledState::ObjectKind::kPrincipal, p});
   }
   for (uint32_t g = 0; g < s.group_ids.size(); ++g) {
-    s.id_index.emplace(s.group_ids.Get(g),
-                       CompiledState::ObjectRef{CompiledState::ObjectKind::kGroup, g});
+    s.id_index.emplace(
+        s.group_ids.Get(g),
+        CompiledState::ObjectRef{CompiledState::ObjectKind::kGroup, g});
   }
 
   for (uint32_t n = 0; n < s.nodes.size(); ++n) {
@@ -459,6 +471,41 @@ void Compiler::BuildIndexes() {
         break;
       default:
         break;
+    }
+  }
+
+  // Whole paths "cloud[/project[/workload]]" within each organization: a
+  // by-name check hashes its path once instead of walking it. Parents come
+  // before children in node order, so a child extends its parent's path.
+  std::vector<std::string> scratch(s.nodes.size());
+  bytes = 0;
+  for (uint32_t n = 0; n < s.nodes.size(); ++n) {
+    const Node& node = s.nodes[n];
+    absl::string_view name = s.node_names.Get(n);
+    if (node.path[kProjectLevel] != kNone && node.path[kProjectLevel] != n) {
+      s.nodes[n].project_flags = s.nodes[node.path[kProjectLevel]].flags;
+    } else if (node.kind == NodeKind::kProject) {
+      s.nodes[n].project_flags = node.flags;
+    }
+    uint32_t parent = kNone;
+    if (node.kind == NodeKind::kCloud) {
+      scratch[n] = std::string(name);
+    } else if (node.kind == NodeKind::kProject) {
+      parent = node.path[kCloudLevel];
+    } else if (node.kind == NodeKind::kWorkload && !name.empty()) {
+      parent = node.path[kProjectLevel];
+    }
+    if (parent != kNone) scratch[n] = absl::StrCat(scratch[parent], "/", name);
+    bytes += scratch[n].size();
+  }
+  s.node_paths.Reserve(s.nodes.size(), bytes);
+  for (uint32_t n = 0; n < s.nodes.size(); ++n) s.node_paths.Add(scratch[n]);
+  std::vector<std::string>().swap(scratch);
+  s.path_index.reserve(s.nodes.size());
+  for (uint32_t n = 0; n < s.nodes.size(); ++n) {
+    absl::string_view path = s.node_paths.Get(n);
+    if (!path.empty()) {
+      s.path_index.emplace(ChildKey{s.nodes[n].path[kOrgLevel], path}, n);
     }
   }
 

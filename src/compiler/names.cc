@@ -58,9 +58,9 @@ std::string CheckId(absl::string_view id, size_t max_length) {
                         max_length, " (EngineOptions::max_id_length)");
   }
   for (char c : id) {
-    if (c <= ' ' || c > '~' || c == '/') {
+    if (c <= ' ' || c > '~' || c == '/' || c == '@') {
       return absl::StrCat("invalid id ", Quote(id),
-                          " (printable ASCII, no spaces or '/')");
+                          " (printable ASCII, no spaces, '/' or '@')");
     }
   }
   return "";

@@ -73,6 +73,56 @@ struct Origin {
   std::string path;  // "custom_roles[2]" or "profile.roles[5]"
 };
 
+// Fills the role masks Check uses when there are at most 64 roles (the
+// Anyscale profile has 18). Larger vocabularies use the per-grant path.
+void BuildRoleMasks(const v1::Profile& profile,
+                    const absl::flat_hash_map<std::string, int>& role_by_name,
+                    CompiledState* out) {
+  const size_t num_roles = out->roles.size();
+  out->mask_path = num_roles <= 64;
+  if (!out->mask_path) return;
+  out->exempt_roles.assign(num_roles, 0);
+  for (uint16_t r = 0; r < num_roles; ++r) {
+    const uint64_t bit = uint64_t{1} << r;
+    const RoleRec& role = out->roles[r];
+    if (role.deny) out->deny_roles |= bit;
+    if (role.all_permissions) out->bypass_roles |= bit;
+    if (role.private_project_role != kNoRole) out->implying_roles[0] |= bit;
+    if (role.public_project_role != kNoRole) out->implying_roles[1] |= bit;
+    for (const std::string& name : profile.roles(r).exempt_roles()) {
+      auto it = role_by_name.find(name);
+      if (it != role_by_name.end())
+        out->exempt_roles[r] |= uint64_t{1} << it->second;
+    }
+  }
+  out->permission_masks.assign(out->permissions.size(), PermissionMasks{});
+  for (uint32_t k = 0; k < out->permissions.size(); ++k) {
+    PermissionMasks& m = out->permission_masks[k];
+    m.member_has =
+        out->member_role != kNoRole && out->RoleHas(out->member_role, k);
+    for (uint16_t r = 0; r < num_roles; ++r) {
+      const uint64_t bit = uint64_t{1} << r;
+      const RoleRec& role = out->roles[r];
+      if (role.deny) {
+        if (out->RoleHas(r, k)) m.deny |= bit;
+        if (role.cap_role != kNoRole && !out->RoleHas(role.cap_role, k)) {
+          m.cap_blocks |= bit;
+        }
+        continue;
+      }
+      if (out->RoleHas(r, k)) m.allow |= bit;
+      if (out->RoleHasOwn(r, k)) m.own |= bit;
+      const uint16_t implied[2] = {role.private_project_role,
+                                   role.public_project_role};
+      for (int pub = 0; pub < 2; ++pub) {
+        if (implied[pub] == kNoRole) continue;
+        if (out->RoleHas(implied[pub], k)) m.implied[pub] |= bit;
+        if (out->RoleHasOwn(implied[pub], k)) m.implied_own[pub] |= bit;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 v1::Profile EffectiveBaseProfile(const EngineOptions& options) {
@@ -166,8 +216,8 @@ void CompileProfile(const v1::PolicySet& state, const EngineOptions& options,
       continue;
     }
     out->permission_names.Add(p.name());
-    perms.push_back({static_cast<uint8_t>(level),
-                     p.forbidden_on_default_project()});
+    perms.push_back(
+        {static_cast<uint8_t>(level), p.forbidden_on_default_project()});
   }
   out->permissions = std::move(perms);
   const size_t num_perms = out->permissions.size();
@@ -175,8 +225,8 @@ void CompileProfile(const v1::PolicySet& state, const EngineOptions& options,
 
   // ---- Roles: names first, so roles may refer to each other ----
   if (profile.roles_size() >= kNoRole) {
-    diag.Add("custom_roles", absl::StrCat("too many roles (",
-                                          profile.roles_size(), ")"));
+    diag.Add("custom_roles",
+             absl::StrCat("too many roles (", profile.roles_size(), ")"));
     return;
   }
   absl::flat_hash_map<std::string, int> role_by_name;
@@ -215,28 +265,30 @@ void CompileProfile(const v1::PolicySet& state, const EngineOptions& options,
   out->role_perms.assign(profile.roles_size() * words, 0);
   out->role_own.assign(profile.roles_size() * words, 0);
 
-  auto perm_list = [&](int role_index, const std::string& field,
-                       const google::protobuf::RepeatedPtrField<std::string>&
-                           names,
-                       int min_level, std::vector<uint64_t>& bits) {
-    for (int j = 0; j < names.size(); ++j) {
-      auto it = perm_by_name.find(names[j]);
-      if (it == perm_by_name.end()) {
-        diag.Add(absl::StrCat(role_path(role_index), ".", field, "[", j, "]"),
-                 absl::StrCat("unknown permission ", Quote(names[j])));
-        continue;
-      }
-      const int level = out->permissions[it->second].level;
-      if (level < min_level) {
-        diag.Add(absl::StrCat(role_path(role_index), ".", field, "[", j, "]"),
-                 absl::StrCat("permission ", Quote(names[j]),
-                              " is above the scopes the role is granted at"));
-        continue;
-      }
-      bits[role_index * words + (it->second >> 6)] |= uint64_t{1}
-                                                      << (it->second & 63);
-    }
-  };
+  auto perm_list =
+      [&](int role_index, const std::string& field,
+          const google::protobuf::RepeatedPtrField<std::string>& names,
+          int min_level, std::vector<uint64_t>& bits) {
+        for (int j = 0; j < names.size(); ++j) {
+          auto it = perm_by_name.find(names[j]);
+          if (it == perm_by_name.end()) {
+            diag.Add(
+                absl::StrCat(role_path(role_index), ".", field, "[", j, "]"),
+                absl::StrCat("unknown permission ", Quote(names[j])));
+            continue;
+          }
+          const int level = out->permissions[it->second].level;
+          if (level < min_level) {
+            diag.Add(
+                absl::StrCat(role_path(role_index), ".", field, "[", j, "]"),
+                absl::StrCat("permission ", Quote(names[j]),
+                             " is above the scopes the role is granted at"));
+            continue;
+          }
+          bits[role_index * words + (it->second >> 6)] |= uint64_t{1}
+                                                          << (it->second & 63);
+        }
+      };
 
   // A role usable as an implied project role or a cap must be an allow role
   // made of project permissions.
@@ -250,8 +302,8 @@ void CompileProfile(const v1::PolicySet& state, const EngineOptions& options,
       return kNoRole;
     }
     const v1::Role& target = profile.roles(it->second);
-    bool project_only = target.effect() != v1::ROLE_EFFECT_DENY &&
-                        !target.all_permissions();
+    bool project_only =
+        target.effect() != v1::ROLE_EFFECT_DENY && !target.all_permissions();
     for (const std::string& pn : target.permissions()) {
       auto pit = perm_by_name.find(pn);
       if (pit != perm_by_name.end() &&
@@ -311,9 +363,8 @@ void CompileProfile(const v1::PolicySet& state, const EngineOptions& options,
                               " sets allow-only fields (all_permissions, "
                               "own_workload_permissions, *_project_role)"));
       }
-      rec.cap_role =
-          project_role_ref(i, "implied_project_role_cap",
-                           r.implied_project_role_cap());
+      rec.cap_role = project_role_ref(i, "implied_project_role_cap",
+                                      r.implied_project_role_cap());
       for (int j = 0; j < r.exempt_roles_size(); ++j) {
         auto it = role_by_name.find(r.exempt_roles(j));
         if (it == role_by_name.end()) {
@@ -325,19 +376,17 @@ void CompileProfile(const v1::PolicySet& state, const EngineOptions& options,
       }
       for (int j = 0; j < r.incompatible_roles_size(); ++j) {
         if (!role_by_name.contains(r.incompatible_roles(j))) {
-          diag.Add(absl::StrCat(role_path(i), ".incompatible_roles[", j, "]"),
-                   absl::StrCat("unknown role ",
-                                Quote(r.incompatible_roles(j))));
+          diag.Add(
+              absl::StrCat(role_path(i), ".incompatible_roles[", j, "]"),
+              absl::StrCat("unknown role ", Quote(r.incompatible_roles(j))));
         }
       }
       project_role_ref(i, "project_role_limit", r.project_role_limit());
     } else {
-      if (!r.implied_project_role_cap().empty() ||
-          r.exempt_roles_size() > 0 || r.incompatible_roles_size() > 0 ||
-          !r.project_role_limit().empty()) {
-        diag.Add(role_path(i),
-                 absl::StrCat("allow role ", Quote(r.name()),
-                              " sets deny-only fields"));
+      if (!r.implied_project_role_cap().empty() || r.exempt_roles_size() > 0 ||
+          r.incompatible_roles_size() > 0 || !r.project_role_limit().empty()) {
+        diag.Add(role_path(i), absl::StrCat("allow role ", Quote(r.name()),
+                                            " sets deny-only fields"));
       }
       if (r.all_permissions()) {
         if (!grantable_at_org || grantable_below_org) {
@@ -367,8 +416,8 @@ void CompileProfile(const v1::PolicySet& state, const EngineOptions& options,
       }
       rec.public_project_role =
           project_role_ref(i, "public_project_role", r.public_project_role());
-      rec.private_project_role = project_role_ref(i, "private_project_role",
-                                                  r.private_project_role());
+      rec.private_project_role =
+          project_role_ref(i, "private_project_role", r.private_project_role());
     }
   }
 
@@ -376,8 +425,8 @@ void CompileProfile(const v1::PolicySet& state, const EngineOptions& options,
                           v1::ScopeType scope) -> uint16_t {
     if (name.empty()) return kNoRole;
     auto it = role_by_name.find(name);
-    const v1::Role* r = it == role_by_name.end() ? nullptr
-                                                 : &profile.roles(it->second);
+    const v1::Role* r =
+        it == role_by_name.end() ? nullptr : &profile.roles(it->second);
     bool ok = r != nullptr && r->effect() != v1::ROLE_EFFECT_DENY &&
               std::find(r->grantable_at().begin(), r->grantable_at().end(),
                         scope) != r->grantable_at().end();
@@ -395,6 +444,7 @@ void CompileProfile(const v1::PolicySet& state, const EngineOptions& options,
   for (const RoleRec& r : out->roles) {
     out->has_all_permissions_role |= r.all_permissions;
   }
+  if (diag.ok()) BuildRoleMasks(profile, role_by_name, out);
   out->permission_names.ShrinkToFit();
   out->role_names.ShrinkToFit();
   for (uint32_t i = 0; i < out->permission_names.size(); ++i) {

@@ -62,18 +62,43 @@ struct Node {
   uint32_t creator;  // workloads: creating principal, else kNone
   NodeKind kind;
   uint8_t flags;
+  // The NodeFlags of path[kProjectLevel] (0 if none), so that Check reads
+  // one node, not two.
+  uint8_t project_flags;
+};
+
+// A subject's grants: [begin, end) in CompiledState::grants.
+struct GrantSpan {
+  uint32_t begin;
+  uint32_t end;
 };
 
 struct PrincipalRec {
   uint32_t org;           // node index
+  GrantSpan grants;       // the principal's own grants
   uint32_t groups_begin;  // into CompiledState::principal_groups
   uint32_t groups_end;
   uint8_t kind;   // v1::PrincipalKind
   uint8_t state;  // v1::PrincipalState (UNSPECIFIED normalized to ACTIVE)
 };
 
+// Role masks of one permission, for snapshots with at most 64 roles (bit r is
+// role r). Check ORs the roles of the live grants on the path into one mask
+// per level and decides with these, then looks up the deciding grant.
+struct PermissionMasks {
+  uint64_t allow = 0;                // allow roles whose permissions hold it
+  uint64_t own = 0;                  // allow roles holding it on own workloads
+  uint64_t implied[2] = {0, 0};      // [private, public]: cloud roles whose
+                                     // implied project role holds it
+  uint64_t implied_own[2] = {0, 0};  // ... as an own-workload permission
+  uint64_t deny = 0;                 // deny roles that subtract it
+  uint64_t cap_blocks = 0;           // deny roles whose cap role lacks it
+  bool member_has = false;           // the member role holds it
+};
+
 struct GrantRec {
-  int64_t expires;   // Unix nanoseconds (src/internal/time_util.h); kNever if none
+  int64_t
+      expires;  // Unix nanoseconds (src/internal/time_util.h); kNever if none
   uint32_t scope;    // node index
   uint32_t subject;  // subject index
   uint32_t id;       // handle in CompiledState::grant_ids
@@ -110,11 +135,20 @@ struct CompiledState {
   absl::flat_hash_map<absl::string_view, uint32_t> permission_index;
   std::vector<RoleRec> roles;
   StringTable role_names;
-  size_t perm_words = 1;               // 64-bit words per permission bitset
-  std::vector<uint64_t> role_perms;    // roles.size() * perm_words
-  std::vector<uint64_t> role_own;      // own_workload_permissions, same shape
+  size_t perm_words = 1;             // 64-bit words per permission bitset
+  std::vector<uint64_t> role_perms;  // roles.size() * perm_words
+  std::vector<uint64_t> role_own;    // own_workload_permissions, same shape
   uint16_t member_role = kNoRole;
   bool has_all_permissions_role = false;
+
+  // Role masks (valid when mask_path): see PermissionMasks.
+  bool mask_path = false;
+  std::vector<PermissionMasks> permission_masks;
+  uint64_t deny_roles = 0;              // every deny role
+  uint64_t bypass_roles = 0;            // every all_permissions role
+  uint64_t implying_roles[2] = {0, 0};  // [private, public]: cloud roles with
+                                        // an implied project role
+  std::vector<uint64_t> exempt_roles;   // per deny role: its exempt roles
 
   bool RoleHas(uint16_t role, uint32_t perm) const {
     return (role_perms[role * perm_words + (perm >> 6)] >> (perm & 63)) & 1;
@@ -128,6 +162,9 @@ struct CompiledState {
   StringTable node_ids;    // same index as nodes
   StringTable node_names;  // same index as nodes
   absl::flat_hash_map<ChildKey, uint32_t> child_by_name;
+  // (org node, "cloud[/project[/workload]]") -> node, for by-name checks.
+  StringTable node_paths;
+  absl::flat_hash_map<ChildKey, uint32_t> path_index;
   absl::flat_hash_map<absl::string_view, uint32_t> org_by_name;
   std::vector<uint32_t> org_nodes;  // node index of every organization
 
@@ -135,16 +172,16 @@ struct CompiledState {
   std::vector<PrincipalRec> principals;
   StringTable principal_ids;     // same index as principals
   StringTable principal_emails;  // ASCII-lowercased
-  // First principal with a given email; next_same_email chains the others
-  // (principals of other organizations, or deleted ones of the same
-  // organization, with the same email; see ResolvePrincipal).
+  // First principal with a given (lower-cased) email; next_same_email chains
+  // the others (principals of other organizations, or deleted ones of the
+  // same organization, with the same email; see ResolvePrincipal).
   absl::flat_hash_map<absl::string_view, uint32_t, CaseInsensitiveHash,
                       CaseInsensitiveEq>
       email_index;
   std::vector<uint32_t> next_same_email;
-  // Subject indices of each principal's groups that hold grants, transitive,
-  // ascending (= group id order).
-  std::vector<uint32_t> principal_groups;
+  // The grants of each principal's groups that hold grants, transitive, in
+  // group id order.
+  std::vector<GrantSpan> principal_groups;
   StringTable group_ids;  // group g is subject principals.size() + g
   // Direct parents of each subject (groups containing it), for Explain.
   std::vector<uint32_t> parents_begin;  // subjects + 1
@@ -161,7 +198,7 @@ struct CompiledState {
   // ---- Grants ----
   std::vector<GrantRec> grants;
   std::vector<uint32_t> subject_grants_begin;  // subjects + 1
-  StringTable grant_ids;  // handle = GrantRec::id
+  StringTable grant_ids;                       // handle = GrantRec::id
 
   // ---- Cloud IAM mapping ----
   std::unique_ptr<const IamMappings> iam;

@@ -4,8 +4,8 @@
 
 #include "absl/time/time.h"
 #include "arbiter/clock.h"
-#include "src/internal/time_util.h"
 #include "arbiter/v1/principal.pb.h"
+#include "src/internal/time_util.h"
 
 namespace arbiter {
 namespace internal {
@@ -40,29 +40,79 @@ class LazyNow {
   bool have_ = false;
 };
 
-// Visits the grants of `subject` on the path, level by level up to `top`,
-// each (subject, scope) range in id order. `visit(grant_index, level)`.
+// The grants of `span` at `scope` (a span is sorted by scope).
+inline GrantSpan ScopeSpan(const CompiledState& s, GrantSpan span,
+                           uint32_t scope) {
+  const GrantRec* first = s.grants.data() + span.begin;
+  const GrantRec* last = s.grants.data() + span.end;
+  const GrantRec* lo = std::lower_bound(
+      first, last, scope,
+      [](const GrantRec& g, uint32_t value) { return g.scope < value; });
+  const GrantRec* hi = lo;
+  while (hi != last && hi->scope == scope) ++hi;
+  return {static_cast<uint32_t>(lo - s.grants.data()),
+          static_cast<uint32_t>(hi - s.grants.data())};
+}
+
+// Visits the grants of `span` on the path, levels 0..top, each
+// (subject, scope) range in id order: `visit(grant_index, level)`.
 template <typename Visit>
-inline void ForEachPathGrant(const CompiledState& s, uint32_t subject,
+inline void ForEachPathGrant(const CompiledState& s, GrantSpan span,
                              const uint32_t* path, int top, Visit&& visit) {
-  const uint32_t begin = s.subject_grants_begin[subject];
-  const uint32_t end = s.subject_grants_begin[subject + 1];
-  if (end - begin <= kLinearScanLimit) {
-    for (uint32_t i = begin; i < end; ++i) {
-      const uint32_t scope = s.grants[i].scope;
-      for (int level = 0; level <= top; ++level) {
-        if (scope == path[level]) {
-          visit(i, level);
-          break;
-        }
-      }
+  if (span.end - span.begin <= kLinearScanLimit) {
+    for (uint32_t i = span.begin; i < span.end; ++i) {
+      const GrantRec& g = s.grants[i];
+      const int level = g.level;
+      if (level <= top && g.scope == path[level]) visit(i, level);
     }
     return;
   }
   for (int level = 0; level <= top; ++level) {
-    auto [b, e] = GrantRange(s, subject, path[level]);
-    for (uint32_t i = b; i < e; ++i) visit(i, level);
+    const GrantSpan r = ScopeSpan(s, span, path[level]);
+    for (uint32_t i = r.begin; i < r.end; ++i) visit(i, level);
   }
+}
+
+// Calls f(span) for the principal's grants, then each group's, in subject
+// order.
+template <typename F>
+inline void ForEachSubject(const CompiledState& s, const PrincipalRec& p,
+                           F&& f) {
+  f(p.grants);
+  for (uint32_t g = p.groups_begin; g < p.groups_end; ++g) {
+    f(s.principal_groups[g]);
+  }
+}
+
+// The least live grant at `level` whose role is in `mask`: subjects in rank
+// order, each subject's grants at one scope in id order.
+uint32_t FindFirst(const CompiledState& s, const PrincipalRec& p,
+                   const uint32_t* path, int level, uint64_t mask,
+                   LazyNow& now) {
+  uint32_t found = kNone;
+  auto search = [&](GrantSpan span) {
+    if (found != kNone) return;
+    const GrantSpan r = span.end - span.begin <= kLinearScanLimit
+                            ? span
+                            : ScopeSpan(s, span, path[level]);
+    for (uint32_t i = r.begin; i < r.end; ++i) {
+      const GrantRec& g = s.grants[i];
+      if (g.scope == path[level] && ((mask >> g.role) & 1) && now.Live(g)) {
+        found = i;
+        return;
+      }
+    }
+  };
+  ForEachSubject(s, p, search);
+  return found;
+}
+
+// The most specific level (project, cloud, org) whose roles meet `mask`.
+inline int MostSpecificLevel(const uint64_t (&at)[3], uint64_t mask) {
+  if (at[kProjectLevel] & mask) return kProjectLevel;
+  if (at[kCloudLevel] & mask) return kCloudLevel;
+  if (at[kOrgLevel] & mask) return kOrgLevel;
+  return -1;
 }
 
 // The least of per-level candidates: project, then cloud, then org.
@@ -96,45 +146,113 @@ std::pair<uint32_t, uint32_t> GrantRange(const CompiledState& s,
           static_cast<uint32_t>(hi - s.grants.data())};
 }
 
-Decision Evaluate(const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
-                  const RequestContext& context, uint64_t revision) noexcept {
-  const PrincipalRec& principal = s.principals[p];
-  const Node& node = s.nodes[r];
-  const PermissionRec& perm = s.permissions[k];
+namespace {
 
-  // Steps 2-6: identity and request shape.
-  if (principal.org != node.path[kOrgLevel]) {
-    return MakeDecision(Reason::kCrossOrg, revision);
-  }
-  if (principal.state == v1::PRINCIPAL_STATE_DELETED) {
-    return MakeDecision(Reason::kPrincipalDeleted, revision);
-  }
-  if (principal.state == v1::PRINCIPAL_STATE_INVITED) {
-    return MakeDecision(Reason::kPrincipalInvited, revision);
-  }
-  if (principal.kind == v1::PRINCIPAL_KIND_SERVICE_ACCOUNT &&
-      context.channel == Channel::kConsole) {
-    return MakeDecision(Reason::kServiceAccountConsole, revision);
-  }
-  const int top = perm.level;
+// Steps 7-10 with role masks: one pass ORs the roles of the live grants on
+// the path into one mask per level; the decision is taken on the masks; a
+// second, short pass finds the deciding grant. Equivalent to EvaluateGeneric
+// (the differential tests hold both to the reference).
+Decision EvaluateMasks(const CompiledState& s, uint32_t p, uint32_t k,
+                       const Node& node, int top, LazyNow& now,
+                       uint64_t revision) {
+  const PrincipalRec& principal = s.principals[p];
   const uint32_t* path = node.path;
-  if (path[top] == kNone) {
-    return MakeDecision(Reason::kPermissionNotApplicable, revision);
+  uint64_t at[3] = {0, 0, 0};
+  ForEachSubject(s, principal, [&](GrantSpan span) {
+    ForEachPathGrant(s, span, path, top, [&](uint32_t i, int level) {
+      const GrantRec& g = s.grants[i];
+      if (now.Live(g)) at[level] |= uint64_t{1} << g.role;
+    });
+  });
+
+  const PermissionMasks& m = s.permission_masks[k];
+  const uint64_t all = at[0] | at[1] | at[2];
+  const uint64_t held = all & ~s.deny_roles;
+  uint64_t applicable = all & s.deny_roles;
+  for (uint64_t d = applicable; d != 0; d &= d - 1) {
+    const int role = __builtin_ctzll(d);
+    if (s.exempt_roles[role] & held) applicable &= ~(uint64_t{1} << role);
   }
+
+  // The candidate: a reason, and the level and role mask of its deciding
+  // grant (level -1: no grant).
+  Reason reason;
+  int level = -1;
+  uint64_t mask = 0;
+  if (at[kOrgLevel] & s.bypass_roles) {
+    reason = Reason::kOrgOwner, level = kOrgLevel, mask = s.bypass_roles;
+  } else if (top == kOrgLevel) {
+    if (at[kOrgLevel] & m.allow) {
+      reason = Reason::kGrant, level = kOrgLevel, mask = m.allow;
+    } else if (m.member_has) {
+      reason = Reason::kOrgMember;
+    } else {
+      return MakeDecision(s.has_all_permissions_role
+                              ? Reason::kNeedsOrgOwner
+                              : Reason::kInsufficientRole,
+                          revision);
+    }
+  } else if ((at[kCloudLevel] & ~s.deny_roles) == 0) {
+    return MakeDecision(Reason::kNoCloudGrant, revision);
+  } else if ((level = MostSpecificLevel(at, m.allow)) >= 0) {
+    reason = Reason::kGrant, mask = m.allow;
+  } else {
+    const bool project_anchor = top == kProjectLevel;
+    const int pub = (node.project_flags & kPublic) ? 1 : 0;
+    const uint64_t implied = project_anchor ? m.implied[pub] : 0;
+    const uint64_t implied_own = project_anchor ? m.implied_own[pub] : 0;
+    const uint64_t caps = project_anchor ? applicable & m.cap_blocks : 0;
+    const bool creator = node.kind == NodeKind::kWorkload && node.creator == p;
+    const uint64_t own_at_cloud = m.own | (caps == 0 ? implied_own : 0);
+    if ((at[kCloudLevel] & implied) && caps == 0) {
+      reason = pub ? Reason::kPublicProject : Reason::kCloudRoleInheritance;
+      level = kCloudLevel, mask = implied;
+    } else if (creator && (at[kProjectLevel] & m.own)) {
+      reason = Reason::kOwnWorkload, level = kProjectLevel, mask = m.own;
+    } else if (creator && (at[kCloudLevel] & own_at_cloud)) {
+      reason = Reason::kOwnWorkload, level = kCloudLevel, mask = own_at_cloud;
+    } else if (creator && (at[kOrgLevel] & m.own)) {
+      reason = Reason::kOwnWorkload, level = kOrgLevel, mask = m.own;
+    } else if (m.member_has) {
+      reason = Reason::kOrgMember;
+    } else if (caps != 0 && (at[kCloudLevel] & (implied | implied_own))) {
+      const int cap_level = MostSpecificLevel(at, caps);
+      const uint32_t g = FindFirst(s, principal, path, cap_level, caps, now);
+      return g == kNone ? MakeDecision(Reason::kInternalError, revision)
+                        : WithGrant(s, Reason::kDenyRole, g, revision);
+    } else if (project_anchor && (at[kProjectLevel] & ~s.deny_roles) == 0 &&
+               (at[kCloudLevel] & s.implying_roles[pub]) == 0) {
+      return MakeDecision(Reason::kNoProjectGrant, revision);
+    } else if ((held & m.own) || (at[kCloudLevel] & implied_own)) {
+      return MakeDecision(Reason::kNotWorkloadCreator, revision);
+    } else {
+      return MakeDecision(Reason::kInsufficientRole, revision);
+    }
+  }
+
+  // Step 10: deny roles subtract.
+  if (const uint64_t deny = applicable & m.deny; deny != 0) {
+    level = MostSpecificLevel(at, deny);
+    reason = Reason::kDenyRole, mask = deny;
+  }
+  if (level < 0) return MakeDecision(reason, revision);
+  const uint32_t g = FindFirst(s, principal, path, level, mask, now);
+  // The masks came from these grants, so one exists; fail closed otherwise.
+  if (g == kNone) return MakeDecision(Reason::kInternalError, revision);
+  return WithGrant(s, reason, g, revision);
+}
+
+Decision EvaluateGeneric(const CompiledState& s, uint32_t p, uint32_t k,
+                         const Node& node, int top, LazyNow& now,
+                         uint64_t revision) {
+  const PrincipalRec& principal = s.principals[p];
+  const uint32_t* path = node.path;
   const bool project_anchor = top == kProjectLevel;
-  const uint8_t project_flags =
-      project_anchor ? s.nodes[path[kProjectLevel]].flags : 0;
-  if (project_anchor && perm.forbidden_on_default_project &&
-      (project_flags & kDefaultProject)) {
-    return MakeDecision(Reason::kProtectedResource, revision);
-  }
-  const bool is_public = (project_flags & kPublic) != 0;
+  const bool is_public = (node.project_flags & kPublic) != 0;
 
   // Gather: one pass over the relevant grants of P and of its groups, in
   // subject order. The first grant seen per level is the least by
   // (subject rank, grant id) at that level.
-  const Clock* clock = s.options.clock ? s.options.clock.get() : &Clock::System();
-  LazyNow now(context, clock);
   uint32_t owner = kNone;
   uint32_t allow[3] = {kNone, kNone, kNone};
   uint32_t own[3] = {kNone, kNone, kNone};
@@ -171,10 +289,9 @@ Decision Evaluate(const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
       }
     }
   };
-  ForEachPathGrant(s, p, path, top, gather);
-  for (uint32_t gi = principal.groups_begin; gi < principal.groups_end; ++gi) {
-    ForEachPathGrant(s, s.principal_groups[gi], path, top, gather);
-  }
+  ForEachSubject(s, principal, [&](GrantSpan span) {
+    ForEachPathGrant(s, span, path, top, gather);
+  });
 
   // Step 10's applicable deny grants, needed for caps and subtraction. Only
   // computed when a deny grant is on the path.
@@ -191,12 +308,12 @@ Decision Evaluate(const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
         cap[level] = i;
       }
     };
-    ForEachPathGrant(s, p, path, top, deny_pass);
-    for (uint32_t gi = principal.groups_begin; gi < principal.groups_end; ++gi) {
-      ForEachPathGrant(s, s.principal_groups[gi], path, top, deny_pass);
-    }
+    ForEachSubject(s, principal, [&](GrantSpan span) {
+      ForEachPathGrant(s, span, path, top, deny_pass);
+    });
   }
-  const bool member_has = s.member_role != kNoRole && s.RoleHas(s.member_role, k);
+  const bool member_has =
+      s.member_role != kNoRole && s.RoleHas(s.member_role, k);
 
   // Steps 7-9: the allow candidate, or a denial.
   Decision candidate;
@@ -208,8 +325,9 @@ Decision Evaluate(const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
     } else if (member_has) {
       candidate = MakeDecision(Reason::kOrgMember, revision);
     } else {
-      return MakeDecision(s.has_all_permissions_role ? Reason::kNeedsOrgOwner
-                                                     : Reason::kInsufficientRole,
+      return MakeDecision(s.has_all_permissions_role
+                              ? Reason::kNeedsOrgOwner
+                              : Reason::kInsufficientRole,
                           revision);
     }
   } else {
@@ -220,7 +338,8 @@ Decision Evaluate(const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
     // its implied project role's while uncapped. Grant indices follow the
     // (subject rank, grant id) order within a level, so the least index is
     // the least grant.
-    if (cap_grant == kNone) own[kCloudLevel] = std::min(own[kCloudLevel], implied_own);
+    if (cap_grant == kNone)
+      own[kCloudLevel] = std::min(own[kCloudLevel], implied_own);
     const uint32_t own_grant = MostSpecific(own);
     const bool creator = node.kind == NodeKind::kWorkload && node.creator == p;
     if (explicit_grant != kNone) {
@@ -233,7 +352,8 @@ Decision Evaluate(const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
       candidate = WithGrant(s, Reason::kOwnWorkload, own_grant, revision);
     } else if (member_has) {
       candidate = MakeDecision(Reason::kOrgMember, revision);
-    } else if (cap_grant != kNone && (implied != kNone || implied_own != kNone)) {
+    } else if (cap_grant != kNone &&
+               (implied != kNone || implied_own != kNone)) {
       return WithGrant(s, Reason::kDenyRole, cap_grant, revision);
     } else if (project_anchor && !project_member && !implied_any) {
       return MakeDecision(Reason::kNoProjectGrant, revision);
@@ -250,6 +370,48 @@ Decision Evaluate(const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
     return WithGrant(s, Reason::kDenyRole, deny_grant, revision);
   }
   return candidate;
+}
+
+}  // namespace
+
+Decision Evaluate(const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
+                  const RequestContext& context, uint64_t revision,
+                  EvaluationPath evaluation) noexcept {
+  const PrincipalRec& principal = s.principals[p];
+  const Node& node = s.nodes[r];
+  const PermissionRec& perm = s.permissions[k];
+
+  // Steps 2-6: identity and request shape.
+  if (principal.org != node.path[kOrgLevel]) {
+    return MakeDecision(Reason::kCrossOrg, revision);
+  }
+  if (principal.state == v1::PRINCIPAL_STATE_DELETED) {
+    return MakeDecision(Reason::kPrincipalDeleted, revision);
+  }
+  if (principal.state == v1::PRINCIPAL_STATE_INVITED) {
+    return MakeDecision(Reason::kPrincipalInvited, revision);
+  }
+  if (principal.kind == v1::PRINCIPAL_KIND_SERVICE_ACCOUNT &&
+      context.channel == Channel::kConsole) {
+    return MakeDecision(Reason::kServiceAccountConsole, revision);
+  }
+  const int top = perm.level;
+  if (node.path[top] == kNone) {
+    return MakeDecision(Reason::kPermissionNotApplicable, revision);
+  }
+  if (top == kProjectLevel && perm.forbidden_on_default_project &&
+      (node.project_flags & kDefaultProject)) {
+    return MakeDecision(Reason::kProtectedResource, revision);
+  }
+
+  // Steps 7-10.
+  const Clock* clock =
+      s.options.clock ? s.options.clock.get() : &Clock::System();
+  LazyNow now(context, clock);
+  if (s.mask_path && evaluation == EvaluationPath::kAuto) {
+    return EvaluateMasks(s, p, k, node, top, now, revision);
+  }
+  return EvaluateGeneric(s, p, k, node, top, now, revision);
 }
 
 }  // namespace internal

@@ -14,11 +14,17 @@
 namespace arbiter {
 namespace internal {
 
+// Which implementation of steps 7-10 to use. kAuto takes the role-mask path
+// when the snapshot has at most 64 roles; kGeneric forces the per-grant path
+// (tests hold the two to each other).
+enum class EvaluationPath { kAuto, kGeneric };
+
 // Decides for valid indices (callers check bounds). `revision` is copied into
 // the decision.
 Decision Evaluate(const CompiledState& s, uint32_t principal,
                   uint32_t permission, uint32_t resource,
-                  const RequestContext& context, uint64_t revision) noexcept;
+                  const RequestContext& context, uint64_t revision,
+                  EvaluationPath evaluation = EvaluationPath::kAuto) noexcept;
 
 // A decision with no grant.
 inline Decision MakeDecision(Reason reason, uint64_t revision) {
@@ -32,7 +38,6 @@ inline Decision MakeDecision(Reason reason, uint64_t revision) {
 // The grants of `subject` at `scope`: a contiguous, id-ordered range.
 std::pair<uint32_t, uint32_t> GrantRange(const CompiledState& s,
                                          uint32_t subject, uint32_t scope);
-
 
 }  // namespace internal
 }  // namespace arbiter

@@ -19,9 +19,13 @@ uint32_t ResolveOrg(const CompiledState& s, absl::string_view org) {
 bool ResolvePrincipal(const CompiledState& s, absl::string_view principal,
                       absl::string_view org, uint32_t* index, Reason* failure) {
   *failure = Reason::kUnknownPrincipal;
-  auto it = s.id_index.find(principal);
-  if (it != s.id_index.end()) {
-    if (it->second.kind != CompiledState::ObjectKind::kPrincipal) return false;
+  // Ids never contain '@' and emails always do.
+  if (principal.find('@') == absl::string_view::npos) {
+    auto it = s.id_index.find(principal);
+    if (it == s.id_index.end() ||
+        it->second.kind != CompiledState::ObjectKind::kPrincipal) {
+      return false;
+    }
     *index = it->second.index;
     return true;
   }
@@ -56,25 +60,19 @@ bool ResolvePrincipal(const CompiledState& s, absl::string_view principal,
 
 uint32_t ResolveResource(const CompiledState& s, absl::string_view resource,
                          uint32_t org_node) {
-  auto it = s.id_index.find(resource);
-  if (it != s.id_index.end()) {
-    return it->second.kind == CompiledState::ObjectKind::kNode ? it->second.index
-                                                               : kNone;
+  // Ids never contain '/': a path is looked up whole. A bare name is an id
+  // first, then a cloud name.
+  if (resource.find('/') == absl::string_view::npos) {
+    auto it = s.id_index.find(resource);
+    if (it != s.id_index.end()) {
+      return it->second.kind == CompiledState::ObjectKind::kNode
+                 ? it->second.index
+                 : kNone;
+    }
   }
   if (org_node == kNone || resource.empty()) return kNone;
-  // cloud[/project[/workload]]: each segment is a name within its parent.
-  uint32_t parent = org_node;
-  int depth = 0;
-  while (true) {
-    const size_t slash = resource.find('/');
-    const absl::string_view name = resource.substr(0, slash);
-    if (name.empty() || ++depth > 3) return kNone;
-    auto cit = s.child_by_name.find(ChildKey{parent, name});
-    if (cit == s.child_by_name.end()) return kNone;
-    parent = cit->second;
-    if (slash == absl::string_view::npos) return parent;
-    resource.remove_prefix(slash + 1);
-  }
+  auto pit = s.path_index.find(ChildKey{org_node, resource});
+  return pit == s.path_index.end() ? kNone : pit->second;
 }
 
 Resolved ResolveRequest(const CompiledState& s, const AccessRequest& request) {
