@@ -104,7 +104,8 @@ absl::optional<ResourceRef> Engine::FindResource(absl::string_view resource,
   return ResourceRef(index, tag_);
 }
 
-IamDecision Engine::ResolveIam(const WorkloadAttributes& workload) const noexcept {
+IamDecision Engine::ResolveIam(
+    const WorkloadAttributes& workload) const noexcept {
   if (state_->iam == nullptr) {
     IamDecision d;
     d.revision = revision_;
@@ -133,12 +134,13 @@ GrantInfo Engine::grant(uint32_t index) const {
   GrantInfo info;
   if (index >= s.grants.size()) return info;
   const internal::GrantRec& g = s.grants[index];
-  info.id = s.grant_ids.Get(g.id);
+  info.id = s.grant_ids.Get(index);
   const uint32_t num_principals = s.principals.size();
-  info.subject_is_group = g.subject >= num_principals;
+  const uint32_t subject = s.SubjectOfGrant(index);
+  info.subject_is_group = subject >= num_principals;
   info.subject_id = info.subject_is_group
-                        ? s.group_ids.Get(g.subject - num_principals)
-                        : s.principal_ids.Get(g.subject);
+                        ? s.group_ids.Get(subject - num_principals)
+                        : s.principal_ids.Get(subject);
   info.role = s.role_names.Get(g.role);
   info.scope_id = s.node_ids.Get(g.scope);
   info.scope_type = static_cast<v1::ScopeType>(g.level + v1::SCOPE_TYPE_ORG);

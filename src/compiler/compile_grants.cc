@@ -393,8 +393,7 @@ void Compiler::LayOutGrants() {
     GrantRec& r = s.grants[i];
     r.expires = t.expires;
     r.scope = t.scope;
-    r.subject = t.subject;
-    r.id = s.grant_ids.Add(st_.grants(t.input).id());
+    s.grant_ids.Add(st_.grants(t.input).id());  // handle i
     r.role = t.role;
     r.level = t.level;
     r.source = t.source;

@@ -1,13 +1,15 @@
 #include "src/eval/compiled_state.h"
 
+#include <algorithm>
+
 #include "src/iam/iam_mappings.h"
 
 namespace arbiter {
 namespace internal {
 namespace {
 
-template <typename T>
-size_t VectorBytes(const std::vector<T>& v) {
+template <typename T, typename A>
+size_t VectorBytes(const std::vector<T, A>& v) {
   return v.capacity() * sizeof(T);
 }
 
@@ -20,6 +22,12 @@ size_t MapBytes(const Map& m) {
 }  // namespace
 
 CompiledState::CompiledState() = default;
+
+uint32_t CompiledState::SubjectOfGrant(uint32_t i) const {
+  auto it = std::upper_bound(subject_grants_begin.begin(),
+                             subject_grants_begin.end(), i);
+  return static_cast<uint32_t>(it - subject_grants_begin.begin()) - 1;
+}
 CompiledState::~CompiledState() = default;
 
 size_t CompiledState::MemoryUsage() const {

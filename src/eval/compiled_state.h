@@ -27,6 +27,7 @@
 #include "arbiter/engine_options.h"
 #include "arbiter/v1/role.pb.h"
 #include "src/internal/hashing.h"
+#include "src/internal/huge_page_allocator.h"
 #include "src/internal/string_table.h"
 
 namespace arbiter {
@@ -96,16 +97,17 @@ struct PermissionMasks {
   bool member_has = false;           // the member role holds it
 };
 
+// 16 bytes: four to a cache line. Grant i's id is grant_ids.Get(i); its
+// subject is the row of subject_grants_begin that holds i.
 struct GrantRec {
-  int64_t
-      expires;  // Unix nanoseconds (src/internal/time_util.h); kNever if none
-  uint32_t scope;    // node index
-  uint32_t subject;  // subject index
-  uint32_t id;       // handle in CompiledState::grant_ids
+  // Unix nanoseconds (src/internal/time_util.h); kNever if none.
+  int64_t expires;
+  uint32_t scope;  // node index
   uint16_t role;
   uint8_t level;   // Level of the scope
   uint8_t source;  // arbiter::GrantSource
 };
+static_assert(sizeof(GrantRec) == 16, "GrantRec is hot: keep it small");
 
 struct PermissionRec {
   uint8_t level;
@@ -158,7 +160,7 @@ struct CompiledState {
   }
 
   // ---- Resources ----
-  std::vector<Node> nodes;
+  HugeVector<Node> nodes;
   StringTable node_ids;    // same index as nodes
   StringTable node_names;  // same index as nodes
   absl::flat_hash_map<ChildKey, uint32_t> child_by_name;
@@ -169,7 +171,7 @@ struct CompiledState {
   std::vector<uint32_t> org_nodes;  // node index of every organization
 
   // ---- Principals, groups, subjects ----
-  std::vector<PrincipalRec> principals;
+  HugeVector<PrincipalRec> principals;
   StringTable principal_ids;     // same index as principals
   StringTable principal_emails;  // ASCII-lowercased
   // First principal with a given (lower-cased) email; next_same_email chains
@@ -181,7 +183,7 @@ struct CompiledState {
   std::vector<uint32_t> next_same_email;
   // The grants of each principal's groups that hold grants, transitive, in
   // group id order.
-  std::vector<GrantSpan> principal_groups;
+  HugeVector<GrantSpan> principal_groups;
   StringTable group_ids;  // group g is subject principals.size() + g
   // Direct parents of each subject (groups containing it), for Explain.
   std::vector<uint32_t> parents_begin;  // subjects + 1
@@ -196,9 +198,12 @@ struct CompiledState {
   absl::flat_hash_map<absl::string_view, ObjectRef> id_index;
 
   // ---- Grants ----
-  std::vector<GrantRec> grants;
+  HugeVector<GrantRec> grants;
   std::vector<uint32_t> subject_grants_begin;  // subjects + 1
-  StringTable grant_ids;                       // handle = GrantRec::id
+  StringTable grant_ids;  // grant i's id is grant_ids.Get(i)
+
+  // The subject holding grant i.
+  uint32_t SubjectOfGrant(uint32_t i) const;
 
   // ---- Cloud IAM mapping ----
   std::unique_ptr<const IamMappings> iam;

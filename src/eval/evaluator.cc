@@ -60,10 +60,12 @@ template <typename Visit>
 inline void ForEachPathGrant(const CompiledState& s, GrantSpan span,
                              const uint32_t* path, int top, Visit&& visit) {
   if (span.end - span.begin <= kLinearScanLimit) {
+    // The scope each level must have; kNone (never a scope) past the top.
+    const uint32_t want[3] = {path[0], top >= 1 ? path[1] : kNone,
+                              top >= 2 ? path[2] : kNone};
     for (uint32_t i = span.begin; i < span.end; ++i) {
       const GrantRec& g = s.grants[i];
-      const int level = g.level;
-      if (level <= top && g.scope == path[level]) visit(i, level);
+      if (g.scope == want[g.level]) visit(i, g.level);
     }
     return;
   }
@@ -84,29 +86,6 @@ inline void ForEachSubject(const CompiledState& s, const PrincipalRec& p,
   }
 }
 
-// The least live grant at `level` whose role is in `mask`: subjects in rank
-// order, each subject's grants at one scope in id order.
-uint32_t FindFirst(const CompiledState& s, const PrincipalRec& p,
-                   const uint32_t* path, int level, uint64_t mask,
-                   LazyNow& now) {
-  uint32_t found = kNone;
-  auto search = [&](GrantSpan span) {
-    if (found != kNone) return;
-    const GrantSpan r = span.end - span.begin <= kLinearScanLimit
-                            ? span
-                            : ScopeSpan(s, span, path[level]);
-    for (uint32_t i = r.begin; i < r.end; ++i) {
-      const GrantRec& g = s.grants[i];
-      if (g.scope == path[level] && ((mask >> g.role) & 1) && now.Live(g)) {
-        found = i;
-        return;
-      }
-    }
-  };
-  ForEachSubject(s, p, search);
-  return found;
-}
-
 // The most specific level (project, cloud, org) whose roles meet `mask`.
 inline int MostSpecificLevel(const uint64_t (&at)[3], uint64_t mask) {
   if (at[kProjectLevel] & mask) return kProjectLevel;
@@ -124,9 +103,14 @@ inline uint32_t MostSpecific(const uint32_t (&by_level)[3]) {
 
 Decision WithGrant(const CompiledState& s, Reason reason, uint32_t grant,
                    uint64_t revision) {
+  // Callers derive `grant` from grants they saw, so it exists; fail closed
+  // all the same.
+  if (grant >= s.grants.size()) {
+    return MakeDecision(Reason::kInternalError, revision);
+  }
   Decision d = MakeDecision(reason, revision);
   d.grant_index = grant;
-  d.grant_id = s.grant_ids.Get(s.grants[grant].id);
+  d.grant_id = s.grant_ids.Get(grant);
   d.source = static_cast<GrantSource>(s.grants[grant].source);
   return d;
 }
@@ -149,8 +133,8 @@ std::pair<uint32_t, uint32_t> GrantRange(const CompiledState& s,
 namespace {
 
 // Steps 7-10 with role masks: one pass ORs the roles of the live grants on
-// the path into one mask per level; the decision is taken on the masks; a
-// second, short pass finds the deciding grant. Equivalent to EvaluateGeneric
+// the path into one mask per level, remembering the first grant of each
+// role; the decision is taken on the masks. Equivalent to EvaluateGeneric
 // (the differential tests hold both to the reference).
 Decision EvaluateMasks(const CompiledState& s, uint32_t p, uint32_t k,
                        const Node& node, int top, LazyNow& now,
@@ -158,12 +142,32 @@ Decision EvaluateMasks(const CompiledState& s, uint32_t p, uint32_t k,
   const PrincipalRec& principal = s.principals[p];
   const uint32_t* path = node.path;
   uint64_t at[3] = {0, 0, 0};
+  // first[level][role]: the first live grant of `role` seen at `level`, which
+  // is the least one (the visiting order is subject rank, then grant id).
+  // Only entries whose bit is set in at[level] are written or read.
+  uint32_t first[3][64];
+  for (uint32_t g = principal.groups_begin; g < principal.groups_end; ++g) {
+    __builtin_prefetch(s.grants.data() + s.principal_groups[g].begin);
+  }
   ForEachSubject(s, principal, [&](GrantSpan span) {
     ForEachPathGrant(s, span, path, top, [&](uint32_t i, int level) {
       const GrantRec& g = s.grants[i];
-      if (now.Live(g)) at[level] |= uint64_t{1} << g.role;
+      const uint64_t bit = uint64_t{1} << g.role;
+      if ((at[level] & bit) == 0 && now.Live(g)) {
+        at[level] |= bit;
+        first[level][g.role] = i;
+      }
     });
   });
+  // The least grant at `level` whose role is in `mask`. Grant indices
+  // follow the least-first order within a level.
+  auto least = [&](int level, uint64_t mask) {
+    uint32_t best = kNone;
+    for (uint64_t m = at[level] & mask; m != 0; m &= m - 1) {
+      best = std::min(best, first[level][__builtin_ctzll(m)]);
+    }
+    return best;
+  };
 
   const PermissionMasks& m = s.permission_masks[k];
   const uint64_t all = at[0] | at[1] | at[2];
@@ -216,10 +220,8 @@ Decision EvaluateMasks(const CompiledState& s, uint32_t p, uint32_t k,
     } else if (m.member_has) {
       reason = Reason::kOrgMember;
     } else if (caps != 0 && (at[kCloudLevel] & (implied | implied_own))) {
-      const int cap_level = MostSpecificLevel(at, caps);
-      const uint32_t g = FindFirst(s, principal, path, cap_level, caps, now);
-      return g == kNone ? MakeDecision(Reason::kInternalError, revision)
-                        : WithGrant(s, Reason::kDenyRole, g, revision);
+      return WithGrant(s, Reason::kDenyRole,
+                       least(MostSpecificLevel(at, caps), caps), revision);
     } else if (project_anchor && (at[kProjectLevel] & ~s.deny_roles) == 0 &&
                (at[kCloudLevel] & s.implying_roles[pub]) == 0) {
       return MakeDecision(Reason::kNoProjectGrant, revision);
@@ -236,10 +238,7 @@ Decision EvaluateMasks(const CompiledState& s, uint32_t p, uint32_t k,
     reason = Reason::kDenyRole, mask = deny;
   }
   if (level < 0) return MakeDecision(reason, revision);
-  const uint32_t g = FindFirst(s, principal, path, level, mask, now);
-  // The masks came from these grants, so one exists; fail closed otherwise.
-  if (g == kNone) return MakeDecision(Reason::kInternalError, revision);
-  return WithGrant(s, reason, g, revision);
+  return WithGrant(s, reason, least(level, mask), revision);
 }
 
 Decision EvaluateGeneric(const CompiledState& s, uint32_t p, uint32_t k,
@@ -380,6 +379,10 @@ Decision Evaluate(const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
   const PrincipalRec& principal = s.principals[p];
   const Node& node = s.nodes[r];
   const PermissionRec& perm = s.permissions[k];
+  // Start the loads of steps 7-10 while steps 2-6 run: the principal's
+  // grants and its groups' spans are the next cache misses.
+  __builtin_prefetch(s.grants.data() + principal.grants.begin);
+  __builtin_prefetch(s.principal_groups.data() + principal.groups_begin);
 
   // Steps 2-6: identity and request shape.
   if (principal.org != node.path[kOrgLevel]) {

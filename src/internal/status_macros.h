@@ -7,9 +7,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-#define ARBITER_RETURN_IF_ERROR(expr)          \
-  do {                                         \
-    const absl::Status arbiter_status_ = (expr); \
+#define ARBITER_RETURN_IF_ERROR(expr)                  \
+  do {                                                 \
+    const absl::Status arbiter_status_ = (expr);       \
     if (!arbiter_status_.ok()) return arbiter_status_; \
   } while (false)
 

@@ -26,9 +26,10 @@ class StringTable {
     return static_cast<Handle>(offsets_.size() - 2);
   }
 
+  // `h` < size(). On the Check path: no bounds checks beyond the caller's.
   absl::string_view Get(Handle h) const {
-    return absl::string_view(data_).substr(offsets_[h],
-                                           offsets_[h + 1] - offsets_[h]);
+    return absl::string_view(data_.data() + offsets_[h],
+                             offsets_[h + 1] - offsets_[h]);
   }
 
   size_t size() const { return offsets_.size() - 1; }
