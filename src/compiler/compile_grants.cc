@@ -4,11 +4,9 @@
 
 #include <algorithm>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "src/compiler/compiler_impl.h"
@@ -29,8 +27,6 @@ const char* ScopeName(uint8_t level) {
                                 : "project";
 }
 
-uint64_t Key(uint32_t a, uint32_t b) { return (uint64_t{a} << 32) | b; }
-
 }  // namespace
 
 void Compiler::BuildGrants() {
@@ -49,8 +45,8 @@ void Compiler::BuildGrants() {
   for (int i = 0; i < st_.grants_size(); ++i) {
     const v1::Grant& g = st_.grants(i);
     if (!ids_.contains(g.id())) continue;  // reported by CollectIds
-    const std::string subject_path = Field(Kind::kGrant, i, "subject");
-    const std::string scope_path = Field(Kind::kGrant, i, "scope");
+    const FieldPath subject_path{Kind::kGrant, i, "subject"};
+    const FieldPath scope_path{Kind::kGrant, i, "scope"};
     GrantTmp t{};
     t.input = i;
     t.expires = kNever;
@@ -85,7 +81,7 @@ void Compiler::BuildGrants() {
         break;
       }
       case v1::Grant::SUBJECT_NOT_SET:
-        diag_.Add(subject_path,
+        diag_.Add(subject_path.str(),
                   "missing subject (set principal_id or group_id)");
         resolved = false;
         break;
@@ -108,7 +104,7 @@ void Compiler::BuildGrants() {
         break;
       case v1::Grant::SCOPE_NOT_SET:
       default:
-        diag_.Add(scope_path,
+        diag_.Add(scope_path.str(),
                   "missing scope (set org_id, cloud_id or project_id)");
         resolved = false;
         break;
@@ -154,15 +150,16 @@ void Compiler::BuildGrants() {
     if (role.subject_kinds_size() > 0 &&
         std::find(role.subject_kinds().begin(), role.subject_kinds().end(),
                   subject_kind) == role.subject_kinds().end()) {
-      diag_.Add(subject_path,
+      diag_.Add(subject_path.str(),
                 absl::StrCat("role ", Quote(g.role()), " cannot be granted to ",
                              DescribeSubject(t.subject)));
       continue;
     }
     if (SubjectOrg(t.subject) != s.nodes[t.scope].path[kOrgLevel]) {
-      diag_.Add(scope_path, absl::StrCat(DescribeNode(t.scope), " and ",
-                                         DescribeSubject(t.subject),
-                                         " belong to different organizations"));
+      diag_.Add(scope_path.str(),
+                absl::StrCat(DescribeNode(t.scope), " and ",
+                             DescribeSubject(t.subject),
+                             " belong to different organizations"));
       continue;
     }
 
@@ -218,34 +215,55 @@ void Compiler::BuildGrants() {
   }
 }
 
+void Compiler::SortGrants() {
+  // Canonical order: (subject, scope, grant id). Check relies on it to find
+  // a subject's grants at one scope contiguously and in id order, and the
+  // invariants below search a subject's grants the same way. A counting sort
+  // by subject, then a short sort within each subject.
+  const uint32_t subjects = closure_begin_.size() - 1;
+  subject_pos_.assign(subjects + 1, 0);
+  for (const GrantTmp& t : grants_) ++subject_pos_[t.subject + 1];
+  for (uint32_t i = 0; i < subjects; ++i) {
+    subject_pos_[i + 1] += subject_pos_[i];
+  }
+  std::vector<GrantTmp> sorted(grants_.size());
+  std::vector<uint32_t> next(subject_pos_.begin(), subject_pos_.end() - 1);
+  for (const GrantTmp& t : grants_) sorted[next[t.subject]++] = t;
+  auto by_scope_then_id = [&](const GrantTmp& a, const GrantTmp& b) {
+    if (a.scope != b.scope) return a.scope < b.scope;
+    return st_.grants(a.input).id() < st_.grants(b.input).id();
+  };
+  for (uint32_t i = 0; i < subjects; ++i) {
+    if (subject_pos_[i + 1] - subject_pos_[i] > 1) {
+      std::sort(sorted.begin() + subject_pos_[i],
+                sorted.begin() + subject_pos_[i + 1], by_scope_then_id);
+    }
+  }
+  grants_.swap(sorted);
+}
+
+std::pair<const Compiler::GrantTmp*, const Compiler::GrantTmp*>
+Compiler::GrantsAt(uint32_t subject, uint32_t scope) const {
+  const GrantTmp* first = grants_.data() + subject_pos_[subject];
+  const GrantTmp* last = grants_.data() + subject_pos_[subject + 1];
+  const GrantTmp* lo = std::lower_bound(
+      first, last, scope,
+      [](const GrantTmp& g, uint32_t value) { return g.scope < value; });
+  const GrantTmp* hi = lo;
+  while (hi != last && hi->scope == scope) ++hi;
+  return {lo, hi};
+}
+
 void Compiler::CheckGrantInvariants() {
   const CompiledState& s = *out_;
   const v1::Profile& profile = s.profile;
   const uint32_t num_principals = s.principals.size();
+  const uint32_t subjects = subject_pos_.size() - 1;
 
-  // Subjects holding an allow role on a cloud, and all_permissions holders.
-  absl::flat_hash_set<uint64_t> cloud_members;
-  absl::flat_hash_set<uint32_t> owners;
-  // (subject, scope node) -> the deny grants there.
-  absl::flat_hash_map<uint64_t, std::vector<const GrantTmp*>> deny_at;
-  // (subject, scope node, role) -> grant, for roles named as incompatible.
-  absl::flat_hash_set<std::string> incompatible_names;
-  for (const v1::Role& r : profile.roles()) {
-    for (const std::string& n : r.incompatible_roles())
-      incompatible_names.insert(n);
-  }
-  absl::flat_hash_map<std::tuple<uint32_t, uint32_t, uint16_t>, int> held;
+  // Subjects holding an all_permissions (org owner) role.
+  std::vector<bool> owner(subjects, false);
   for (const GrantTmp& t : grants_) {
-    const RoleRec& role = s.roles[t.role];
-    if (role.deny) {
-      deny_at[Key(t.subject, t.scope)].push_back(&t);
-      continue;
-    }
-    if (t.level == kCloudLevel) cloud_members.insert(Key(t.subject, t.scope));
-    if (role.all_permissions) owners.insert(t.subject);
-    if (incompatible_names.contains(s.role_names.Get(t.role))) {
-      held.emplace(std::make_tuple(t.subject, t.scope, t.role), t.input);
-    }
+    if (s.roles[t.role].all_permissions) owner[t.subject] = true;
   }
   auto role_id = [&](absl::string_view name) -> uint16_t {
     for (uint16_t r = 0; r < s.roles.size(); ++r) {
@@ -253,18 +271,20 @@ void Compiler::CheckGrantInvariants() {
     }
     return kNoRole;
   };
-
+  auto has_allow_at = [&](uint32_t subject, uint32_t scope) {
+    auto [lo, hi] = GrantsAt(subject, scope);
+    for (const GrantTmp* g = lo; g != hi; ++g) {
+      if (!s.roles[g->role].deny) return true;
+    }
+    return false;
+  };
   // A subject reaches a cloud through itself or a containing group.
   auto passes_cloud = [&](uint32_t subject, uint32_t cloud) {
-    if (owners.contains(subject) ||
-        cloud_members.contains(Key(subject, cloud))) {
-      return true;
-    }
+    if (owner[subject] || has_allow_at(subject, cloud)) return true;
     for (const uint32_t* g = ClosureBegin(subject); g != ClosureEnd(subject);
          ++g) {
-      uint32_t gs = num_principals + *g;
-      if (owners.contains(gs) || cloud_members.contains(Key(gs, cloud)))
-        return true;
+      const uint32_t gs = num_principals + *g;
+      if (owner[gs] || has_allow_at(gs, cloud)) return true;
     }
     return false;
   };
@@ -272,19 +292,19 @@ void Compiler::CheckGrantInvariants() {
   for (const GrantTmp& t : grants_) {
     const RoleRec& role = s.roles[t.role];
     const v1::Role& def = profile.roles(t.role);
-    const std::string path = Path(Kind::kGrant, t.input);
-
     if (role.deny) {
       for (const std::string& other : def.incompatible_roles()) {
-        auto it =
-            held.find(std::make_tuple(t.subject, t.scope, role_id(other)));
-        if (it != held.end()) {
+        const uint16_t other_role = role_id(other);
+        auto [lo, hi] = GrantsAt(t.subject, t.scope);
+        for (const GrantTmp* g = lo; g != hi; ++g) {
+          if (g->role != other_role) continue;
           diag_.Add(
               Field(Kind::kGrant, t.input, "role"),
               absl::StrCat(Quote(def.name()), " cannot be held together with ",
                            Quote(other), " by ", DescribeSubject(t.subject),
                            " on ", DescribeNode(t.scope), " (",
-                           Path(Kind::kGrant, it->second), ")"));
+                           Path(Kind::kGrant, g->input), ")"));
+          break;
         }
       }
     }
@@ -302,13 +322,12 @@ void Compiler::CheckGrantInvariants() {
       // Deny roles with a project_role_limit on the cloud or org.
       if (!role.deny) {
         for (uint32_t at : {cloud, s.nodes[t.scope].path[kOrgLevel]}) {
-          auto it = deny_at.find(Key(t.subject, at));
-          if (it == deny_at.end()) continue;
-          for (const GrantTmp* d : it->second) {
+          auto [lo, hi] = GrantsAt(t.subject, at);
+          for (const GrantTmp* d = lo; d != hi; ++d) {
             const std::string& limit_name =
                 profile.roles(d->role).project_role_limit();
-            if (limit_name.empty()) continue;
-            uint16_t limit = role_id(limit_name);
+            if (!s.roles[d->role].deny || limit_name.empty()) continue;
+            const uint16_t limit = role_id(limit_name);
             bool within = true;
             for (size_t w = 0; w < s.perm_words; ++w) {
               uint64_t mine = s.role_perms[t.role * s.perm_words + w] |
@@ -342,30 +361,26 @@ void Compiler::CheckGrantInvariants() {
     if (diag_.full()) return;
   }
 
-  // Service accounts reaching an all_permissions role through a group.
+  // Service accounts reaching an all_permissions role through a group: name
+  // each such group grant once.
   if (!opt_.allow_service_account_org_owner) {
-    absl::flat_hash_map<uint32_t, int> owner_group_grant;
-    for (const GrantTmp& t : grants_) {
-      if (s.roles[t.role].all_permissions && t.subject >= num_principals) {
-        owner_group_grant.emplace(t.subject, t.input);
-      }
-    }
-    absl::flat_hash_set<int> reported;
-    for (uint32_t p = 0; p < num_principals && !owner_group_grant.empty();
-         ++p) {
+    std::vector<bool> reported(grants_.size(), false);
+    for (uint32_t p = 0; p < num_principals; ++p) {
       if (s.principals[p].kind != v1::PRINCIPAL_KIND_SERVICE_ACCOUNT) continue;
       for (const uint32_t* g = ClosureBegin(p); g != ClosureEnd(p); ++g) {
-        auto it = owner_group_grant.find(num_principals + *g);
-        if (it == owner_group_grant.end() ||
-            !reported.insert(it->second).second) {
-          continue;
+        const uint32_t gs = num_principals + *g;
+        if (!owner[gs]) continue;
+        for (uint32_t i = subject_pos_[gs]; i < subject_pos_[gs + 1]; ++i) {
+          const GrantTmp& t = grants_[i];
+          if (!s.roles[t.role].all_permissions || reported[i]) continue;
+          reported[i] = true;
+          diag_.Add(Field(Kind::kGrant, t.input, "subject"),
+                    absl::StrCat(
+                        DescribeSubject(gs), " holds ",
+                        Quote(st_.grants(t.input).role()), " and contains ",
+                        DescribeSubject(p),
+                        " (EngineOptions::allow_service_account_org_owner)"));
         }
-        diag_.Add(
-            Field(Kind::kGrant, it->second, "subject"),
-            absl::StrCat(DescribeSubject(num_principals + *g), " holds ",
-                         Quote(st_.grants(it->second).role()), " and contains ",
-                         DescribeSubject(p),
-                         " (EngineOptions::allow_service_account_org_owner)"));
       }
     }
   }
@@ -373,14 +388,6 @@ void Compiler::CheckGrantInvariants() {
 
 void Compiler::LayOutGrants() {
   CompiledState& s = *out_;
-  // Canonical order: (subject, scope, grant id). Check relies on it to find
-  // a subject's grants at one scope contiguously and in id order.
-  std::sort(grants_.begin(), grants_.end(),
-            [&](const GrantTmp& a, const GrantTmp& b) {
-              if (a.subject != b.subject) return a.subject < b.subject;
-              if (a.scope != b.scope) return a.scope < b.scope;
-              return st_.grants(a.input).id() < st_.grants(b.input).id();
-            });
   const uint32_t num_subjects = closure_begin_.size() - 1;
   size_t id_bytes = 0;
   for (const GrantTmp& t : grants_) id_bytes += st_.grants(t.input).id().size();

@@ -23,8 +23,19 @@ void Compiler::BuildPrincipals() {
   // (org node, lower-cased email) -> PolicySet index, for uniqueness among
   // principals that are not deleted: a re-invited user is a new principal
   // with the old email, and the deleted one may stay in the state.
-  absl::flat_hash_map<std::pair<uint32_t, std::string>, int> emails;
+  struct EmailKeyHash {
+    size_t operator()(const ChildKey& k) const {
+      return CaseInsensitiveHash()(k.name) ^ (k.parent * 0x9e3779b97f4a7c15ull);
+    }
+  };
+  struct EmailKeyEq {
+    bool operator()(const ChildKey& a, const ChildKey& b) const {
+      return a.parent == b.parent && CaseInsensitiveEq()(a.name, b.name);
+    }
+  };
+  absl::flat_hash_map<ChildKey, int, EmailKeyHash, EmailKeyEq> emails;
   emails.reserve(st_.principals_size());
+  std::string lower;  // reused: no allocation per principal
   size_t id_bytes = 0, email_bytes = 0;
   for (const v1::Principal& p : st_.principals()) {
     id_bytes += p.id().size();
@@ -35,9 +46,10 @@ void Compiler::BuildPrincipals() {
 
   for (int i = 0; i < st_.principals_size(); ++i) {
     const v1::Principal& p = st_.principals(i);
-    int org =
-        Resolve(Field(Kind::kPrincipal, i, "org_id"), p.org_id(), Kind::kOrg);
-    if (!ids_.contains(p.id()) || org < 0 || node_of_[0][org] == kNone) continue;
+    int org = Resolve(FieldPath{Kind::kPrincipal, i, "org_id"}, p.org_id(),
+                      Kind::kOrg);
+    if (!ids_.contains(p.id()) || org < 0 || node_of_[0][org] == kNone)
+      continue;
     if (p.kind() == v1::PRINCIPAL_KIND_UNSPECIFIED ||
         !v1::PrincipalKind_IsValid(p.kind())) {
       diag_.Add(Field(Kind::kPrincipal, i, "kind"),
@@ -61,11 +73,10 @@ void Compiler::BuildPrincipals() {
       }
     }
     const uint32_t org_node = node_of_[0][org];
-    std::string email = absl::AsciiStrToLower(p.email());
     auto [it, inserted] =
         p.state() == v1::PRINCIPAL_STATE_DELETED
             ? std::make_pair(emails.end(), true)
-            : emails.emplace(std::make_pair(org_node, email), i);
+            : emails.emplace(ChildKey{org_node, p.email()}, i);
     if (!inserted) {
       diag_.Add(Field(Kind::kPrincipal, i, "email"),
                 absl::StrCat("duplicate email ", Quote(p.email()), " in ",
@@ -78,14 +89,17 @@ void Compiler::BuildPrincipals() {
     PrincipalRec rec{};
     rec.org = org_node;
     rec.kind = static_cast<uint8_t>(p.kind());
-    rec.state = static_cast<uint8_t>(p.state() == v1::PRINCIPAL_STATE_UNSPECIFIED
-                                         ? v1::PRINCIPAL_STATE_ACTIVE
-                                         : p.state());
+    rec.state =
+        static_cast<uint8_t>(p.state() == v1::PRINCIPAL_STATE_UNSPECIFIED
+                                 ? v1::PRINCIPAL_STATE_ACTIVE
+                                 : p.state());
     principal_of_[i] = s.principals.size();
     principal_input_.push_back(i);
     s.principals.push_back(rec);
     s.principal_ids.Add(p.id());
-    s.principal_emails.Add(email);
+    lower.assign(p.email());
+    absl::AsciiStrToLower(&lower);
+    s.principal_emails.Add(lower);
   }
 }
 
@@ -96,8 +110,10 @@ void Compiler::BuildGroups() {
   group_of_.assign(st_.groups_size(), kNone);
   for (int i = 0; i < st_.groups_size(); ++i) {
     const v1::Group& g = st_.groups(i);
-    int org = Resolve(Field(Kind::kGroup, i, "org_id"), g.org_id(), Kind::kOrg);
-    if (!ids_.contains(g.id()) || org < 0 || node_of_[0][org] == kNone) continue;
+    int org =
+        Resolve(FieldPath{Kind::kGroup, i, "org_id"}, g.org_id(), Kind::kOrg);
+    if (!ids_.contains(g.id()) || org < 0 || node_of_[0][org] == kNone)
+      continue;
     if (!g.name().empty()) {
       std::string problem = CheckName(g.name(), opt_.max_name_length);
       if (!problem.empty()) {
@@ -114,7 +130,8 @@ void Compiler::BuildGroups() {
   size_t id_bytes = 0;
   for (uint32_t g = 0; g < group_input_.size(); ++g) {
     group_of_[group_input_[g]] = g;
-    group_org_[g] = node_of_[0][ids_.at(st_.groups(group_input_[g]).org_id()).index];
+    group_org_[g] =
+        node_of_[0][ids_.at(st_.groups(group_input_[g]).org_id()).index];
     id_bytes += st_.groups(group_input_[g]).id().size();
   }
   s.group_ids.Reserve(group_input_.size(), id_bytes);
@@ -128,7 +145,8 @@ void Compiler::BuildGroups() {
     const int i = group_input_[g];
     const v1::Group& group = st_.groups(i);
     for (int j = 0; j < group.member_ids_size(); ++j) {
-      const std::string path = Field(Kind::kGroup, i, absl::StrCat("member_ids[", j, "]"));
+      const std::string path =
+          Field(Kind::kGroup, i, absl::StrCat("member_ids[", j, "]"));
       const std::string& id = group.member_ids(j);
       auto it = ids_.find(id);
       if (it == ids_.end()) {
@@ -142,12 +160,14 @@ void Compiler::BuildGroups() {
         uint32_t h = group_of_[it->second.index];
         child = h == kNone ? kNone : num_principals + h;
         if (h == g) {
-          diag_.Add(path, absl::StrCat("group ", Quote(id), " contains itself"));
+          diag_.Add(path,
+                    absl::StrCat("group ", Quote(id), " contains itself"));
           continue;
         }
       } else {
-        diag_.Add(path, absl::StrCat(Quote(id), " is a ", KindName(it->second.kind),
-                                     ", not a principal or group"));
+        diag_.Add(path,
+                  absl::StrCat(Quote(id), " is a ", KindName(it->second.kind),
+                               ", not a principal or group"));
         continue;
       }
       if (child == kNone) continue;  // reported on the member itself
@@ -163,7 +183,8 @@ void Compiler::BuildGroups() {
   edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
   s.parents_begin.assign(num_subjects + 1, 0);
   for (const auto& e : edges) ++s.parents_begin[e.first + 1];
-  for (uint32_t i = 0; i < num_subjects; ++i) s.parents_begin[i + 1] += s.parents_begin[i];
+  for (uint32_t i = 0; i < num_subjects; ++i)
+    s.parents_begin[i + 1] += s.parents_begin[i];
   s.parents.resize(edges.size());
   for (size_t i = 0; i < edges.size(); ++i) s.parents[i] = edges[i].second;
 }
@@ -203,12 +224,14 @@ void Compiler::ComputeGroupClosures() {
           bool in_cycle = false;
           for (const auto& frame : stack) {
             in_cycle |= frame.first == parent;
-            if (in_cycle) names.push_back(std::string(s.group_ids.Get(frame.first)));
+            if (in_cycle)
+              names.push_back(std::string(s.group_ids.Get(frame.first)));
           }
           names.push_back(std::string(s.group_ids.Get(parent)));
           std::reverse(names.begin(), names.end());
           diag_.Add(Field(Kind::kGroup, group_input_[parent], "member_ids"),
-                    absl::StrCat("group cycle: ", absl::StrJoin(names, " contains ")));
+                    absl::StrCat("group cycle: ",
+                                 absl::StrJoin(names, " contains ")));
           cycle_found = true;
         } else if (color[parent] == kWhite) {
           color[parent] = kGrey;
@@ -227,10 +250,11 @@ void Compiler::ComputeGroupClosures() {
       if (!deep && d > opt_.max_group_depth) {
         deep = true;
         if (!depth_reported) {
-          diag_.Add(Path(Kind::kGroup, group_input_[g]),
-                    absl::StrCat("group ", Quote(s.group_ids.Get(g)),
-                                 " is nested more than ", opt_.max_group_depth,
-                                 " levels deep (EngineOptions::max_group_depth)"));
+          diag_.Add(
+              Path(Kind::kGroup, group_input_[g]),
+              absl::StrCat("group ", Quote(s.group_ids.Get(g)),
+                           " is nested more than ", opt_.max_group_depth,
+                           " levels deep (EngineOptions::max_group_depth)"));
           depth_reported = true;
         }
       }
@@ -260,15 +284,17 @@ void Compiler::ComputeGroupClosures() {
     auto [pb, pe] = parents_of(p);
     for (const uint32_t* it = pb; it != pe; ++it) {
       scratch.push_back(*it);
-      scratch.insert(scratch.end(), ancestors[*it].begin(), ancestors[*it].end());
+      scratch.insert(scratch.end(), ancestors[*it].begin(),
+                     ancestors[*it].end());
     }
     std::sort(scratch.begin(), scratch.end());
     scratch.erase(std::unique(scratch.begin(), scratch.end()), scratch.end());
     if (scratch.size() > opt_.max_groups_per_principal) {
-      diag_.Add(Path(Kind::kPrincipal, principal_input_[p]),
-                absl::StrCat(DescribeSubject(p), " belongs to ", scratch.size(),
-                             " groups, more than ", opt_.max_groups_per_principal,
-                             " (EngineOptions::max_groups_per_principal)"));
+      diag_.Add(
+          Path(Kind::kPrincipal, principal_input_[p]),
+          absl::StrCat(DescribeSubject(p), " belongs to ", scratch.size(),
+                       " groups, more than ", opt_.max_groups_per_principal,
+                       " (EngineOptions::max_groups_per_principal)"));
       if (diag_.full()) return;
     }
     closure_.insert(closure_.end(), scratch.begin(), scratch.end());

@@ -79,22 +79,28 @@ std::string Compiler::Field(Kind kind, int index, absl::string_view field) {
   return absl::StrCat(ListName(kind), "[", index, "].", field);
 }
 
-int Compiler::Resolve(absl::string_view path, absl::string_view id, Kind want,
+std::string FieldPath::str() const {
+  return absl::StrCat(ListName(kind), "[", index, "].", field);
+}
+
+int Compiler::Resolve(const FieldPath& where, absl::string_view id, Kind want,
                       bool required) {
   if (id.empty()) {
     if (required)
-      diag_.Add(path, absl::StrCat("missing ", KindName(want), " id"));
+      diag_.Add(where.str(), absl::StrCat("missing ", KindName(want), " id"));
     return -1;
   }
   auto it = ids_.find(id);
   if (it == ids_.end()) {
-    diag_.Add(path, absl::StrCat("unknown ", KindName(want), " ", Quote(id)));
+    diag_.Add(where.str(),
+              absl::StrCat("unknown ", KindName(want), " ", Quote(id)));
     return -1;
   }
   if (it->second.kind != want) {
-    diag_.Add(path, absl::StrCat(Quote(id), " is ", Article(it->second.kind),
-                                 KindName(it->second.kind), ", not ",
-                                 Article(want), KindName(want)));
+    diag_.Add(where.str(),
+              absl::StrCat(Quote(id), " is ", Article(it->second.kind),
+                           KindName(it->second.kind), ", not ", Article(want),
+                           KindName(want)));
     return -1;
   }
   return it->second.index;
@@ -270,7 +276,8 @@ void Compiler::BuildResources() {
 
   for (int i = 0; i < st_.clouds_size(); ++i) {
     const v1::Cloud& c = st_.clouds(i);
-    int org = Resolve(Field(Kind::kCloud, i, "org_id"), c.org_id(), Kind::kOrg);
+    int org =
+        Resolve(FieldPath{Kind::kCloud, i, "org_id"}, c.org_id(), Kind::kOrg);
     if (!ids_.contains(c.id()) || org < 0 || node_of_[0][org] == kNone)
       continue;
     if (!check_name(Kind::kCloud, i, c.name(), true)) continue;
@@ -284,7 +291,7 @@ void Compiler::BuildResources() {
 
   for (int i = 0; i < st_.projects_size(); ++i) {
     const v1::Project& p = st_.projects(i);
-    int cloud = Resolve(Field(Kind::kProject, i, "cloud_id"), p.cloud_id(),
+    int cloud = Resolve(FieldPath{Kind::kProject, i, "cloud_id"}, p.cloud_id(),
                         Kind::kCloud);
     if (!ids_.contains(p.id()) || cloud < 0 || node_of_[1][cloud] == kNone)
       continue;
@@ -312,7 +319,7 @@ void Compiler::BuildResources() {
       }
     }
     if (!p.creator_id().empty()) {
-      Resolve(Field(Kind::kProject, i, "creator_id"), p.creator_id(),
+      Resolve(FieldPath{Kind::kProject, i, "creator_id"}, p.creator_id(),
               Kind::kPrincipal);
     }
     uint8_t flags =
@@ -337,13 +344,13 @@ void Compiler::BuildResources() {
     const v1::Workload& w = st_.workloads(i);
     uint32_t project_node = kNone;
     if (!w.project_id().empty()) {
-      int project = Resolve(Field(Kind::kWorkload, i, "project_id"),
+      int project = Resolve(FieldPath{Kind::kWorkload, i, "project_id"},
                             w.project_id(), Kind::kProject);
       if (project < 0 || node_of_[2][project] == kNone) continue;
       project_node = node_of_[2][project];
       if (!w.cloud_id().empty()) {
-        int cloud = Resolve(Field(Kind::kWorkload, i, "cloud_id"), w.cloud_id(),
-                            Kind::kCloud);
+        int cloud = Resolve(FieldPath{Kind::kWorkload, i, "cloud_id"},
+                            w.cloud_id(), Kind::kCloud);
         if (cloud >= 0 &&
             node_of_[1][cloud] != out_->nodes[project_node].path[kCloudLevel]) {
           diag_.Add(Field(Kind::kWorkload, i, "cloud_id"),
@@ -353,8 +360,8 @@ void Compiler::BuildResources() {
         }
       }
     } else if (!w.cloud_id().empty()) {
-      int cloud = Resolve(Field(Kind::kWorkload, i, "cloud_id"), w.cloud_id(),
-                          Kind::kCloud);
+      int cloud = Resolve(FieldPath{Kind::kWorkload, i, "cloud_id"},
+                          w.cloud_id(), Kind::kCloud);
       if (cloud < 0 || node_of_[1][cloud] == kNone) continue;
       // A workload created without a project lands in the default project.
       project_node = default_project_[node_of_[1][cloud]];
@@ -379,7 +386,7 @@ void Compiler::BuildResources() {
 
   for (int i = 0; i < st_.compute_configs_size(); ++i) {
     const v1::ComputeConfig& c = st_.compute_configs(i);
-    int cloud = Resolve(Field(Kind::kComputeConfig, i, "cloud_id"),
+    int cloud = Resolve(FieldPath{Kind::kComputeConfig, i, "cloud_id"},
                         c.cloud_id(), Kind::kCloud);
     if (!ids_.contains(c.id()) || cloud < 0 || node_of_[1][cloud] == kNone)
       continue;
@@ -396,7 +403,7 @@ void Compiler::BuildResources() {
   for (int i = 0; i < st_.images_size(); ++i) {
     const v1::Image& im = st_.images(i);
     int org =
-        Resolve(Field(Kind::kImage, i, "org_id"), im.org_id(), Kind::kOrg);
+        Resolve(FieldPath{Kind::kImage, i, "org_id"}, im.org_id(), Kind::kOrg);
     if (!ids_.contains(im.id()) || org < 0 || node_of_[0][org] == kNone)
       continue;
     if (!check_name(Kind::kImage, i, im.name(), true)) continue;
@@ -533,7 +540,7 @@ bool Compiler::Run() {
     uint32_t node = node_of_[3][i];
     const std::string& creator = st_.workloads(i).creator_id();
     if (node == kNone || creator.empty()) continue;
-    int p = Resolve(Field(Kind::kWorkload, i, "creator_id"), creator,
+    int p = Resolve(FieldPath{Kind::kWorkload, i, "creator_id"}, creator,
                     Kind::kPrincipal);
     if (p < 0 || principal_of_[p] == kNone) continue;
     uint32_t principal = principal_of_[p];
@@ -553,6 +560,7 @@ bool Compiler::Run() {
   // closures, which are unreliable after errors.
   BuildGrants();
   if (!diag_.ok()) return false;
+  SortGrants();
   CheckGrantInvariants();
   if (!diag_.ok()) return false;
   LayOutGrants();

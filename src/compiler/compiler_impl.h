@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -35,6 +36,15 @@ inline constexpr int kNumResourceKinds = 6;  // kOrg .. kImage
 
 const char* KindName(Kind kind);  // "organization", "compute config", ...
 const char* ListName(Kind kind);  // "organizations", "compute_configs", ...
+
+// A field path, formatted only when a problem is reported: compiling a
+// valid state builds no strings per object.
+struct FieldPath {
+  Kind kind;
+  int index;
+  const char* field;
+  std::string str() const;  // "grants[12].scope"
+};
 
 class Compiler {
  public:
@@ -66,7 +76,7 @@ class Compiler {
   // Looks up `id` named by field `path`, expecting `want`. Reports a missing
   // id, an unknown id or one of another kind; returns the PolicySet index or
   // -1.
-  int Resolve(absl::string_view path, absl::string_view id, Kind want,
+  int Resolve(const FieldPath& where, absl::string_view id, Kind want,
               bool required = true);
   // The name of an object for messages: `user "usr_1"`, `cloud "prod"`.
   std::string Describe(Kind kind, int index) const;
@@ -87,6 +97,10 @@ class Compiler {
 
   // compile_grants.cc
   void BuildGrants();
+  void SortGrants();  // grants_ into (subject, scope, id) order
+  // The sorted grants of `subject` at `scope`.
+  std::pair<const GrantTmp*, const GrantTmp*> GrantsAt(uint32_t subject,
+                                                       uint32_t scope) const;
   void CheckGrantInvariants();
   void LayOutGrants();
 
@@ -103,8 +117,8 @@ class Compiler {
   absl::flat_hash_map<absl::string_view, IdEntry> ids_;
   // Per resource kind: PolicySet index -> node index (kNone if invalid).
   std::vector<uint32_t> node_of_[kNumResourceKinds];
-  std::vector<Kind> node_kind_;            // node index -> kind
-  std::vector<int> node_input_;            // node index -> PolicySet index
+  std::vector<Kind> node_kind_;  // node index -> kind
+  std::vector<int> node_input_;  // node index -> PolicySet index
   std::vector<absl::string_view> node_name_;
   std::vector<uint32_t> default_project_;  // cloud node -> project node
 
@@ -118,6 +132,7 @@ class Compiler {
   std::vector<uint32_t> closure_;
 
   std::vector<GrantTmp> grants_;
+  std::vector<uint32_t> subject_pos_;  // subject -> first of its grants_
   std::vector<bool> subject_has_grants_;
 };
 

@@ -27,7 +27,8 @@ class Diagnostics {
     ++count_;
     if (errors_.size() < max_errors_) {
       errors_.push_back(absl::InvalidArgumentError(
-          path.empty() ? std::string(message) : absl::StrCat(path, ": ", message)));
+          path.empty() ? std::string(message)
+                       : absl::StrCat(path, ": ", message)));
     }
   }
 
@@ -49,10 +50,10 @@ class Diagnostics {
     if (ok()) return absl::OkStatus();
     const absl::Status& first = errors_.front();
     if (count_ == 1) return first;
-    return absl::Status(first.code(),
-                        absl::StrCat(first.message(), " (and ", count_ - 1,
-                                     count_ == 2 ? " more problem)"
-                                                 : " more problems)"));
+    return absl::Status(
+        first.code(),
+        absl::StrCat(first.message(), " (and ", count_ - 1,
+                     count_ == 2 ? " more problem)" : " more problems)"));
   }
 
  private:

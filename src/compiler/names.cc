@@ -8,9 +8,10 @@ namespace internal {
 
 std::string Quote(absl::string_view value) {
   constexpr size_t kMax = 64;
-  if (value.size() <= kMax) return absl::StrCat("\"", absl::CHexEscape(value), "\"");
-  return absl::StrCat("\"", absl::CHexEscape(value.substr(0, kMax)),
-                      "...\" (", value.size(), " bytes)");
+  if (value.size() <= kMax)
+    return absl::StrCat("\"", absl::CHexEscape(value), "\"");
+  return absl::StrCat("\"", absl::CHexEscape(value.substr(0, kMax)), "...\" (",
+                      value.size(), " bytes)");
 }
 
 bool IsValidUtf8(absl::string_view s) {
@@ -72,7 +73,8 @@ std::string CheckName(absl::string_view name, size_t max_length) {
     return absl::StrCat("name of ", name.size(), " bytes exceeds the limit of ",
                         max_length, " (EngineOptions::max_name_length)");
   }
-  if (!IsValidUtf8(name)) return absl::StrCat("name ", Quote(name), " is not valid UTF-8");
+  if (!IsValidUtf8(name))
+    return absl::StrCat("name ", Quote(name), " is not valid UTF-8");
   for (char c : name) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F || c == '/') {
       return absl::StrCat("invalid name ", Quote(name),

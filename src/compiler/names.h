@@ -19,7 +19,8 @@ std::string Quote(absl::string_view value);
 bool IsValidUtf8(absl::string_view s);
 
 // Ids: 1..max_length printable ASCII bytes, no spaces, no '/' (paths use it)
-// and no '@' (emails use it), so a name tells by itself what it is. Returns an empty string when valid, else what is wrong.
+// and no '@' (emails use it), so a name tells by itself what it is. Returns an
+// empty string when valid, else what is wrong.
 std::string CheckId(absl::string_view id, size_t max_length);
 
 // Names: 1..max_length bytes of valid UTF-8 without control characters or
