@@ -119,15 +119,11 @@ Decision WithGrant(const CompiledState& s, Reason reason, uint32_t grant,
 
 std::pair<uint32_t, uint32_t> GrantRange(const CompiledState& s,
                                          uint32_t subject, uint32_t scope) {
-  const GrantRec* first = s.grants.data() + s.subject_grants_begin[subject];
-  const GrantRec* last = s.grants.data() + s.subject_grants_begin[subject + 1];
-  const GrantRec* lo = std::lower_bound(
-      first, last, scope,
-      [](const GrantRec& g, uint32_t value) { return g.scope < value; });
-  const GrantRec* hi = lo;
-  while (hi != last && hi->scope == scope) ++hi;
-  return {static_cast<uint32_t>(lo - s.grants.data()),
-          static_cast<uint32_t>(hi - s.grants.data())};
+  const GrantSpan r = ScopeSpan(s,
+                                GrantSpan{s.subject_grants_begin[subject],
+                                          s.subject_grants_begin[subject + 1]},
+                                scope);
+  return {r.begin, r.end};
 }
 
 namespace {
