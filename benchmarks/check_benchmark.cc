@@ -177,9 +177,9 @@ std::unique_ptr<Fixture> MakeFixture(WorkloadSize size) {
   while (f->baseline_ids.size() < id_entries) {
     x = x * 6364136223846793005ull + 1442695040888963407ull;
     f->baseline_ids.emplace(
-        HandleKey{static_cast<uint32_t>(x >> 40) % e.num_principals(),
-                  static_cast<uint32_t>(x >> 20) % 64,
-                  static_cast<uint32_t>(x) % e.num_resources()},
+        HandleKey{static_cast<uint32_t>((x >> 40) % e.num_principals()),
+                  static_cast<uint32_t>((x >> 20) % 64),
+                  static_cast<uint32_t>(x % e.num_resources())},
         Decision());
   }
   const size_t name_entries = e.num_principals() + e.num_resources();

@@ -17,7 +17,7 @@
 //   BM_EngineCreate/<rules>       the whole Engine::Create of the state.
 //
 // Run (see docs/readme/iam.md for the figures):
-//   ./build/benchmarks/iam_benchmark --benchmark_repetitions=5 \
+//   ./build/benchmarks/iam_benchmark --benchmark_repetitions=5
 //       --benchmark_report_aggregates_only=true
 
 #include <algorithm>

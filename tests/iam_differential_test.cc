@@ -521,7 +521,9 @@ void RunDifferential(uint64_t lists, uint64_t per_list, uint64_t base,
   }
   // The generator must exercise every outcome, not just one.
   EXPECT_GT(valid_lists, lists / 10);
-  if (large) EXPECT_GT(valid_lists, lists / 2);
+  if (large) {
+    EXPECT_GT(valid_lists, lists / 2);
+  }
   EXPECT_GT(mapped, 0u);
   EXPECT_GT(defaults, 0u);
   EXPECT_GT(fails, 0u);

@@ -60,7 +60,9 @@ void ExpectIam(const Engine& engine, const WorkloadAttributes& w,
   EXPECT_EQ(d.identity, identity) << d;
   EXPECT_EQ(d.rule_index, rule_index) << d;
   EXPECT_EQ(d.revision, engine.revision());
-  if (outcome == IamOutcome::kFail) EXPECT_TRUE(d.identity.empty());
+  if (outcome == IamOutcome::kFail) {
+    EXPECT_TRUE(d.identity.empty());
+  }
   const IamExplanation e = engine.ExplainIam(w);
   EXPECT_EQ(e.decision, d) << e.ToString();
   if (reason == IamReason::kRuleMatched) {

@@ -5,7 +5,7 @@
 //
 //   ./build/tools/arbiter_make_org_state --size M --queries 1000000 --out
 //   /tmp/org
-//   ./build/tools/arbiter check /tmp/org/org.binpb \
+//   ./build/tools/arbiter check /tmp/org/org.binpb
 //       --queries /tmp/org/queries.jsonl --stats > /dev/null
 //
 // Files written in --out:

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -56,7 +57,8 @@ class CliTest : public ::testing::Test {
     }
   }
   static void TearDownTestSuite() {
-    std::system(absl::StrCat("rm -rf '", *dir_, "'").c_str());
+    std::error_code ignored;
+    std::filesystem::remove_all(*dir_, ignored);
     delete dir_;
     dir_ = nullptr;
   }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -88,7 +89,8 @@ class GoldenTest : public ::testing::TestWithParam<GoldenCase> {
  protected:
   static void SetUpTestSuite() { PrepareScratchDir(); }
   static void TearDownTestSuite() {
-    std::system(absl::StrCat("rm -rf '", ScratchDir(), "'").c_str());
+    std::error_code ignored;
+    std::filesystem::remove_all(ScratchDir(), ignored);
     ScratchDir().clear();
   }
 };
