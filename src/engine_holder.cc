@@ -8,7 +8,7 @@ EngineHolder::EngineHolder(std::shared_ptr<const Engine> initial)
     : current_(std::move(initial)) {}
 
 std::shared_ptr<const Engine> EngineHolder::Get() const {
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_lock<std::shared_mutex> lock(mu_);
   return current_;
 }
 
@@ -16,7 +16,7 @@ void EngineHolder::Publish(std::shared_ptr<const Engine> engine) {
   if (engine == nullptr) return;
   std::shared_ptr<const Engine> old;
   {
-    absl::MutexLock lock(&mu_);
+    std::unique_lock<std::shared_mutex> lock(mu_);
     old = std::move(current_);
     current_ = std::move(engine);
   }
@@ -32,14 +32,15 @@ absl::Status EngineHolder::Update(const v1::PolicySet& state,
   return absl::OkStatus();
 }
 
-Decision EngineHolder::Check(const AccessRequest& request) const {
-  std::shared_ptr<const Engine> engine = Get();
-  if (engine == nullptr) {
-    Decision d;
-    d.reason = Reason::kInternalError;
-    return d;
+HeldDecision EngineHolder::Check(const AccessRequest& request) const {
+  HeldDecision held;
+  held.engine = Get();
+  if (held.engine == nullptr) {
+    held.decision.reason = Reason::kInternalError;  // effect: DENY
+    return held;
   }
-  return engine->Check(request);
+  held.decision = held.engine->Check(request);
+  return held;
 }
 
 }  // namespace arbiter

@@ -1303,9 +1303,10 @@ TEST(EngineHolderTest, EmptyHolderFailsClosed) {
   r.principal = "usr_a_sam";
   r.permission = "cloud.view";
   r.resource = "cld_a";
-  Decision d = holder.Check(r);
-  EXPECT_FALSE(d.allowed());
-  EXPECT_EQ(d.reason, Reason::kInternalError);
+  HeldDecision held = holder.Check(r);
+  EXPECT_FALSE(held.allowed());
+  EXPECT_EQ(held.decision.reason, Reason::kInternalError);
+  EXPECT_EQ(held.engine, nullptr);
   holder.Publish(nullptr);  // ignored
   EXPECT_EQ(holder.Get(), nullptr);
 }
@@ -1321,7 +1322,7 @@ TEST(EngineHolderTest, UpdateKeepsTheOldEngineOnAFailedCompile) {
   r.principal = "usr_a_sam";
   r.permission = "cloud.view";
   r.resource = "cld_a";
-  EXPECT_THAT(holder.Check(r), Decides(Reason::kGrant, "g_a_sam_prod"));
+  EXPECT_THAT(holder.Check(r).decision, Decides(Reason::kGrant, "g_a_sam_prod"));
 
   v1::PolicySet broken = TwoOrgs();
   broken.set_revision(4);
@@ -1330,16 +1331,17 @@ TEST(EngineHolderTest, UpdateKeepsTheOldEngineOnAFailedCompile) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("unknown role \"superuser\"")));
   EXPECT_EQ(holder.Get(), first);
-  EXPECT_EQ(holder.Check(r).revision, 3u);
+  EXPECT_EQ(holder.Check(r).decision.revision, 3u);
 
   v1::PolicySet next = TwoOrgs();
   next.set_revision(5);
   next.mutable_grants()->DeleteSubrange(0, 2);  // sam loses prod
   ASSERT_OK(holder.Update(next));
   EXPECT_EQ(holder.Get()->revision(), 5u);
-  Decision d = holder.Check(r);
-  EXPECT_THAT(d, Decides(Reason::kNoCloudGrant, ""));
-  EXPECT_EQ(d.revision, 5u);
+  HeldDecision held = holder.Check(r);
+  EXPECT_THAT(held.decision, Decides(Reason::kNoCloudGrant, ""));
+  EXPECT_EQ(held.decision.revision, 5u);
+  EXPECT_EQ(held.engine, holder.Get());
   // A reader holding the old engine keeps using it.
   EXPECT_THAT(first->Check(r), Decides(Reason::kGrant, "g_a_sam_prod"));
   // Handles of the old engine are stale in the new one.
@@ -1367,7 +1369,7 @@ TEST(EngineHolderTest, ReadersSeeWholeSnapshotsDuringUpdates) {
       r.permission = "cloud.view";
       r.resource = "cld_a";
       while (!stop.load()) {
-        Decision d = holder.Check(r);
+        const Decision d = holder.Check(r).decision;
         // Even revisions grant, odd ones do not.
         if (d.allowed() != (d.revision % 2 == 0)) bad.fetch_add(1);
       }

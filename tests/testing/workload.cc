@@ -686,8 +686,11 @@ class Generator {
                GrantSource::kGroup, kNeverExpires);
       for (uint32_t p :
            DrawProjects(rng, gm.cloud, spec_.group_project_grants)) {
+        // One draw per statement: the order of evaluation of function
+        // arguments is unspecified, and g++ and clang differ.
+        const int64_t expiry = DrawExpiry(rng);
         AddGrant(g, true, kProject, p, DrawProjectRole(rng, false),
-                 GrantSource::kGroup, DrawExpiry(rng));
+                 GrantSource::kGroup, expiry);
       }
     }
 
@@ -767,8 +770,9 @@ class Generator {
           spec_.min_project_grants +
           rng.Below(spec_.max_project_grants - spec_.min_project_grants + 1);
       for (uint32_t pr : DrawProjects(rng, home, n)) {
+        const int64_t expiry = DrawExpiry(rng);
         AddGrant(p, false, kProject, pr, DrawProjectRole(rng, read_only_deny),
-                 GrantSource::kDirect, DrawExpiry(rng));
+                 GrantSource::kDirect, expiry);
       }
       // A second cloud, read-only, with a project grant or two.
       if (m_.clouds > 1 && !pm.org_owner &&
@@ -779,8 +783,9 @@ class Generator {
         AddGrant(p, false, kCloud, second, "cloud_readonly",
                  GrantSource::kDirect, kNeverExpires);
         for (uint32_t pr : DrawProjects(rng, second, 1 + rng.Below(2))) {
+          const int64_t expiry = DrawExpiry(rng);
           AddGrant(p, false, kProject, pr, DrawProjectRole(rng, false),
-                   GrantSource::kDirect, DrawExpiry(rng));
+                   GrantSource::kDirect, expiry);
         }
       }
     }
@@ -1083,8 +1088,9 @@ class QueryMaker {
         q->kind = kind;
         q->principal_id = absl::StrCat("usr_missing_", n);
         q->principal_email = absl::StrCat("missing", n, "@example.com");
+        const uint32_t perm = rng_.Below(project_perms_.size());
         Fill(InProject(rng_.Below(m_.project_public.size())),
-             project_perms_[rng_.Below(project_perms_.size())], q);
+             project_perms_[perm], q);
         q->expected_reason = Reason::kUnknownPrincipal;
         q->expected_source = GrantSource::kNone;
         return true;
