@@ -10,7 +10,7 @@
 #
 # Environment:
 #   ARBITER_JOBS    parallel jobs (default: nproc)
-#   ARBITER_*       other ARBITER_ variables (test sizes, docs/readme/testing.md)
+#   ARBITER_*       other ARBITER_ variables (test sizes, docs/testing.md)
 #                   are passed to the tests with --test_env.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -10,7 +10,7 @@
 //   ARBITER_DIFF_BASE_SEED          base seed of the run (default fixed;
 //                                   "time" picks one from the clock)
 //   ARBITER_DIFF_SEED               replay one state seed only
-// See docs/readme/testing.md.
+// See docs/testing.md.
 
 #include <algorithm>
 #include <array>

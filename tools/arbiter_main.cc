@@ -1,4 +1,4 @@
-// The arbiter command. See docs/readme/cli.md or run `arbiter --help`.
+// The arbiter command. See docs/cli.md or run `arbiter --help`.
 
 #include <cstdio>
 #include <exception>

@@ -24,7 +24,7 @@
 namespace arbiter {
 namespace cli {
 
-// Documented exit codes (docs/readme/cli.md).
+// Documented exit codes (docs/cli.md).
 enum ExitCode : int {
   kExitOk = 0,      // success; ALLOW; valid; every test passed
   kExitDenied = 1,  // DENY; invalid policy; a test failed; IAM FAIL

@@ -1,6 +1,6 @@
 // How the arbiter command prints a Decision: one text line for people, one
 // JSON object for machines (the `check --queries` output schema, documented
-// in docs/readme/cli.md).
+// in docs/cli.md).
 //
 //   ALLOW PUBLIC_PROJECT grant=g_frank_prod_auto source=AUTO_ADD
 //   rule=public_project revision=1

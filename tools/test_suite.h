@@ -1,7 +1,7 @@
 // Test suites for `arbiter test`: loading a v1::TestSuite file, checking it
 // is well formed, and running its cases against a compiled Engine. The
 // format is proto/arbiter/v1/test_suite.proto, written in text format or
-// JSON; see docs/readme/cli.md.
+// JSON; see docs/cli.md.
 
 #ifndef ARBITER_TOOLS_TEST_SUITE_H_
 #define ARBITER_TOOLS_TEST_SUITE_H_

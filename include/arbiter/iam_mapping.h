@@ -21,7 +21,7 @@
 // them; the empty selector matches everything. Values hold ASCII letters,
 // digits and @ . + - _. Arbiter adds k~=PATTERN, a full-match RE2 pattern
 // (user patterns ignore case), e.g. `user~=.*@ml\.example\.com`. The full
-// grammar and every decision are in docs/readme/iam.md.
+// grammar and every decision are in docs/iam-mapping.md.
 //
 // Example:
 //

@@ -1,5 +1,5 @@
 // A deliberately naive interpreter of cloud IAM mapping, written from the
-// specification (docs/readme/iam.md) and sharing no code with src/iam/: it
+// specification (docs/iam-mapping.md) and sharing no code with src/iam/: it
 // re-reads the selector text on every call, recognizes each requirement form
 // with an anchored regular expression, and compiles every `~=` pattern with
 // RE2 on use (memoized by text). The differential test compares it with the

@@ -250,8 +250,15 @@ TEST(StateLoaderTest, OneLine) {
 
 // ---- The line reader and the query loop, on pipes and temp files ----
 
+// A file only this test process uses: ctest runs the tests of this binary
+// as parallel processes.
+std::string TempPath(const std::string& name) {
+  return absl::StrCat(::testing::TempDir(), "/arbiter_parsers_", getpid(), "_",
+                      name);
+}
+
 std::string TempFile(const std::string& name, const std::string& content) {
-  const std::string path = ::testing::TempDir() + "/" + name;
+  const std::string path = TempPath(name);
   cli_testing::WriteFileOrDie(path, content);
   return path;
 }
@@ -311,7 +318,7 @@ TEST(RunQueriesTest, DecidesEveryLineAndReportsMalformedOnes) {
       "oops\n"
       "{\"principal\":\"bob@acme.com\",\"permission\":\"project.view\","
       "\"resource\":\"prod/ml-prod\",\"channel\":\"console\"}\r\n");
-  const std::string out_path = ::testing::TempDir() + "/decisions.jsonl";
+  const std::string out_path = TempPath("decisions.jsonl");
   const int in = open(in_path.c_str(), O_RDONLY);
   const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   ASSERT_GE(in, 0);
