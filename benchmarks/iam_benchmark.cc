@@ -16,7 +16,7 @@
 //                                 RE2 patterns, RE2::Sets, indexes).
 //   BM_EngineCreate/<rules>       the whole Engine::Create of the state.
 //
-// Run (see docs/readme/iam.md for the figures):
+// Run (see docs/iam-mapping.md for the figures):
 //   ./build/benchmarks/iam_benchmark --benchmark_repetitions=5
 //       --benchmark_report_aggregates_only=true
 
