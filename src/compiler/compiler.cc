@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "src/compiler/compiler_impl.h"
 #include "src/compiler/names.h"
@@ -565,6 +566,16 @@ bool Compiler::Run() {
   if (!diag_.ok()) return false;
   LayOutGrants();
   BuildIndexes();
+  for (const StringTable* t :
+       {&out_->permission_names, &out_->role_names, &out_->node_ids,
+        &out_->node_names, &out_->node_paths, &out_->principal_ids,
+        &out_->principal_emails, &out_->group_ids, &out_->grant_ids}) {
+    if (t->overflowed()) {
+      diag_.AddStatus(absl::ResourceExhaustedError(
+          "the state's ids and names exceed the 4 GiB a snapshot can hold"));
+      return false;
+    }
+  }
   out_->iam = IamMappings::Compile(st_, *out_, diag_);
   return diag_.ok();
 }

@@ -1,6 +1,8 @@
 // StringTable: append-only storage for the snapshot's ids and names. One
-// contiguous buffer plus offsets, so a snapshot with a million grant ids costs
-// about the bytes of the ids, not a million std::string headers.
+// contiguous buffer plus 32-bit offsets, so a snapshot with a million grant
+// ids costs about the bytes of the ids plus four bytes each, not a million
+// std::string headers. A table holds at most 4 GiB; past that, overflowed()
+// turns true and the compiler refuses the state.
 
 #ifndef ARBITER_SRC_INTERNAL_STRING_TABLE_H_
 #define ARBITER_SRC_INTERNAL_STRING_TABLE_H_
@@ -18,13 +20,22 @@ class StringTable {
  public:
   using Handle = uint32_t;
 
-  StringTable() { offsets_.push_back(0); }
+  // `max_bytes` (at most 4 GiB) exists for tests.
+  explicit StringTable(size_t max_bytes = UINT32_MAX) : max_bytes_(max_bytes) {
+    offsets_.push_back(0);
+  }
 
   Handle Add(absl::string_view s) {
+    if (s.size() > max_bytes_ - data_.size()) {
+      overflow_ = true;
+      s = absl::string_view();
+    }
     data_.append(s.data(), s.size());
-    offsets_.push_back(data_.size());
+    offsets_.push_back(static_cast<uint32_t>(data_.size()));
     return static_cast<Handle>(offsets_.size() - 2);
   }
+
+  bool overflowed() const { return overflow_; }
 
   // `h` < size(). On the Check path: no bounds checks beyond the caller's.
   absl::string_view Get(Handle h) const {
@@ -45,12 +56,14 @@ class StringTable {
   }
 
   size_t MemoryUsage() const {
-    return data_.capacity() + offsets_.capacity() * sizeof(size_t);
+    return data_.capacity() + offsets_.capacity() * sizeof(uint32_t);
   }
 
  private:
+  size_t max_bytes_;
   std::string data_;
-  std::vector<size_t> offsets_;
+  std::vector<uint32_t> offsets_;
+  bool overflow_ = false;
 };
 
 }  // namespace internal
