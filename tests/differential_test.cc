@@ -31,10 +31,10 @@
 #include "absl/types/optional.h"
 #include "arbiter/decision.h"
 #include "arbiter/engine.h"
-#include "src/eval/evaluator.h"
-#include "src/eval/internal_access.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
+#include "src/eval/evaluator.h"
+#include "src/eval/internal_access.h"
 #include "tests/reference/reference_evaluator.h"
 #include "tests/testing/random_policy.h"
 
