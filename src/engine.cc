@@ -134,7 +134,7 @@ GrantInfo Engine::grant(uint32_t index) const {
   GrantInfo info;
   if (index >= s.grants.size()) return info;
   const internal::GrantRec& g = s.grants[index];
-  info.id = s.grant_ids.Get(index);
+  info.id = s.GrantId(index);
   const uint32_t num_principals = s.principals.size();
   const uint32_t subject = s.SubjectOfGrant(index);
   info.subject_is_group = subject >= num_principals;
@@ -145,8 +145,9 @@ GrantInfo Engine::grant(uint32_t index) const {
   info.scope_id = s.node_ids.Get(g.scope);
   info.scope_type = static_cast<v1::ScopeType>(g.level + v1::SCOPE_TYPE_ORG);
   info.source = static_cast<GrantSource>(g.source);
-  if (g.expires != internal::kNever) {
-    info.expires_at = absl::FromUnixNanos(g.expires);
+  if (const int64_t expires = s.GrantExpires(index);
+      expires != internal::kNever) {
+    info.expires_at = absl::FromUnixNanos(expires);
   }
   return info;
 }

@@ -393,17 +393,28 @@ void Compiler::LayOutGrants() {
   for (const GrantTmp& t : grants_) id_bytes += st_.grants(t.input).id().size();
   s.grant_ids.Reserve(grants_.size(), id_bytes);
   s.grants.resize(grants_.size());
+  bool any_expiring = false;
+  for (const GrantTmp& t : grants_) any_expiring |= t.expires != kNever;
+  if (any_expiring) s.grant_expires.assign(grants_.size(), kNever);
   s.subject_grants_begin.assign(num_subjects + 1, 0);
   subject_has_grants_.assign(num_subjects, false);
   for (size_t i = 0; i < grants_.size(); ++i) {
     const GrantTmp& t = grants_[i];
     GrantRec& r = s.grants[i];
-    r.expires = t.expires;
     r.scope = t.scope;
-    s.grant_ids.Add(st_.grants(t.input).id());  // handle i
+    const absl::string_view id = st_.grants(t.input).id();
+    const uint32_t handle = s.grant_ids.Add(id);  // == i
+    r.id_offset = s.grant_ids.Offset(handle);
+    r.id_length = id.size() < kLongGrantId ? static_cast<uint16_t>(id.size())
+                                           : kLongGrantId;
     r.role = t.role;
     r.level = t.level;
     r.source = t.source;
+    r.flags = 0;
+    if (t.expires != kNever) {
+      r.flags |= kExpiring;
+      s.grant_expires[i] = t.expires;
+    }
     ++s.subject_grants_begin[t.subject + 1];
     subject_has_grants_[t.subject] = true;
   }
@@ -423,9 +434,15 @@ void Compiler::LayOutGrants() {
   for (uint32_t p = 0; p < num_principals; ++p) {
     PrincipalRec& rec = s.principals[p];
     rec.grants = span(p);
+    rec.first_group = GrantSpan{0, 0};
     rec.groups_begin = s.principal_groups.size();
+    bool first = true;
     for (const uint32_t* g = ClosureBegin(p); g != ClosureEnd(p); ++g) {
-      if (subject_has_grants_[num_principals + *g]) {
+      if (!subject_has_grants_[num_principals + *g]) continue;
+      if (first) {
+        rec.first_group = span(num_principals + *g);
+        first = false;
+      } else {
         s.principal_groups.push_back(span(num_principals + *g));
       }
     }

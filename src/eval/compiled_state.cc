@@ -46,7 +46,7 @@ size_t CompiledState::MemoryUsage() const {
            group_ids.MemoryUsage() + VectorBytes(parents_begin) +
            VectorBytes(parents) + MapBytes(id_index);
   bytes += VectorBytes(grants) + VectorBytes(subject_grants_begin) +
-           grant_ids.MemoryUsage();
+           grant_ids.MemoryUsage() + VectorBytes(grant_expires);
   if (iam != nullptr) bytes += iam->MemoryUsage();
   return bytes;
 }

@@ -23,14 +23,15 @@ class LazyNow {
   LazyNow(const RequestContext& context, const Clock* clock)
       : context_(context), clock_(clock) {}
 
-  bool Live(const GrantRec& g) {
-    if (g.expires == kNever) return true;
+  // Whether grant i of `s` is live now.
+  bool Live(const CompiledState& s, uint32_t i) {
+    if ((s.grants[i].flags & kExpiring) == 0) return true;
     if (!have_) {
       now_ = ToUnixNanosSaturated(context_.now.has_value() ? *context_.now
                                                            : clock_->Now());
       have_ = true;
     }
-    return now_ < g.expires;
+    return now_ < s.grant_expires[i];
   }
 
  private:
@@ -81,6 +82,8 @@ template <typename F>
 inline void ForEachSubject(const CompiledState& s, const PrincipalRec& p,
                            F&& f) {
   f(p.grants);
+  if (p.first_group.begin == p.first_group.end) return;  // in no group
+  f(p.first_group);
   for (uint32_t g = p.groups_begin; g < p.groups_end; ++g) {
     f(s.principal_groups[g]);
   }
@@ -110,7 +113,7 @@ Decision WithGrant(const CompiledState& s, Reason reason, uint32_t grant,
   }
   Decision d = MakeDecision(reason, revision);
   d.grant_index = grant;
-  d.grant_id = s.grant_ids.Get(grant);
+  d.grant_id = s.GrantId(grant);
   d.source = static_cast<GrantSource>(s.grants[grant].source);
   return d;
 }
@@ -142,6 +145,7 @@ Decision EvaluateMasks(const CompiledState& s, uint32_t p, uint32_t k,
   // is the least one (the visiting order is subject rank, then grant id).
   // Only entries whose bit is set in at[level] are written or read.
   uint32_t first[3][64];
+  __builtin_prefetch(s.grants.data() + principal.first_group.begin);
   for (uint32_t g = principal.groups_begin; g < principal.groups_end; ++g) {
     __builtin_prefetch(s.grants.data() + s.principal_groups[g].begin);
   }
@@ -149,7 +153,7 @@ Decision EvaluateMasks(const CompiledState& s, uint32_t p, uint32_t k,
     ForEachPathGrant(s, span, path, top, [&](uint32_t i, int level) {
       const GrantRec& g = s.grants[i];
       const uint64_t bit = uint64_t{1} << g.role;
-      if ((at[level] & bit) == 0 && now.Live(g)) {
+      if ((at[level] & bit) == 0 && now.Live(s, i)) {
         at[level] |= bit;
         first[level][g.role] = i;
       }
@@ -264,7 +268,7 @@ Decision EvaluateGeneric(const CompiledState& s, uint32_t p, uint32_t k,
       saw_deny = true;
       return;
     }
-    if (!now.Live(g)) return;
+    if (!now.Live(s, i)) return;
     held |= role.exempt_bit;
     if (level == kOrgLevel && role.all_permissions && owner == kNone) owner = i;
     if (level == kCloudLevel) cloud_member = true;
@@ -296,7 +300,7 @@ Decision EvaluateGeneric(const CompiledState& s, uint32_t p, uint32_t k,
     auto deny_pass = [&](uint32_t i, int level) {
       const GrantRec& g = s.grants[i];
       const RoleRec& role = s.roles[g.role];
-      if (!role.deny || !now.Live(g) || (role.exempt_mask & held) != 0) return;
+      if (!role.deny || !now.Live(s, i) || (role.exempt_mask & held) != 0) return;
       if (deny[level] == kNone && s.RoleHas(g.role, k)) deny[level] = i;
       if (project_anchor && role.cap_role != kNoRole && cap[level] == kNone &&
           !s.RoleHas(role.cap_role, k)) {
@@ -378,7 +382,10 @@ Decision Evaluate(const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
   // Start the loads of steps 7-10 while steps 2-6 run: the principal's
   // grants and its groups' spans are the next cache misses.
   __builtin_prefetch(s.grants.data() + principal.grants.begin);
-  __builtin_prefetch(s.principal_groups.data() + principal.groups_begin);
+  __builtin_prefetch(s.grants.data() + principal.first_group.begin);
+  if (principal.groups_begin != principal.groups_end) {
+    __builtin_prefetch(s.principal_groups.data() + principal.groups_begin);
+  }
 
   // Steps 2-6: identity and request shape.
   if (principal.org != node.path[kOrgLevel]) {

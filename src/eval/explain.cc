@@ -164,7 +164,7 @@ Explanation Engine::Explain(const AccessRequest& request) const {
         for (uint32_t i = b; i < en; ++i) {
           relevant.push_back(i);
           const internal::GrantRec& g = s.grants[i];
-          if (!s.roles[g.role].deny && g.expires > now) {
+          if (!s.roles[g.role].deny && s.GrantExpires(i) > now) {
             held |= s.roles[g.role].exempt_bit;
           }
         }
@@ -186,7 +186,8 @@ Explanation Engine::Explain(const AccessRequest& request) const {
     c.scope_id = std::string(info.scope_id);
     c.scope_type = LevelName(g.level);
     c.deny_role = role.deny;
-    c.live = g.expires > now;
+    const int64_t expires = s.GrantExpires(i);
+    c.live = expires > now;
     c.matches_permission = s.RoleHas(g.role, r.permission) ||
                            (!role.deny && s.RoleHasOwn(g.role, r.permission));
     std::vector<std::string> notes;
@@ -194,7 +195,7 @@ Explanation Engine::Explain(const AccessRequest& request) const {
     if (!c.live) {
       notes.push_back(absl::StrCat(
           "expired at ", absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ",
-                                          absl::FromUnixNanos(g.expires),
+                                          absl::FromUnixNanos(expires),
                                           absl::UTCTimeZone())));
     }
     if (role.deny && (role.exempt_mask & held) != 0) {

@@ -45,6 +45,11 @@ class StringTable {
 
   size_t size() const { return offsets_.size() - 1; }
 
+  // The buffer, and where string `h` starts in it: Get(h) is
+  // string_view(data() + Offset(h), Get(h).size()).
+  const char* data() const { return data_.data(); }
+  uint32_t Offset(Handle h) const { return offsets_[h]; }
+
   void Reserve(size_t strings, size_t bytes) {
     offsets_.reserve(strings + 1);
     data_.reserve(bytes);
