@@ -300,7 +300,8 @@ Decision EvaluateGeneric(const CompiledState& s, uint32_t p, uint32_t k,
     auto deny_pass = [&](uint32_t i, int level) {
       const GrantRec& g = s.grants[i];
       const RoleRec& role = s.roles[g.role];
-      if (!role.deny || !now.Live(s, i) || (role.exempt_mask & held) != 0) return;
+      if (!role.deny || !now.Live(s, i) || (role.exempt_mask & held) != 0)
+        return;
       if (deny[level] == kNone && s.RoleHas(g.role, k)) deny[level] = i;
       if (project_anchor && role.cap_role != kNoRole && cap[level] == kNone &&
           !s.RoleHas(role.cap_role, k)) {

@@ -194,9 +194,9 @@ Explanation Engine::Explain(const AccessRequest& request) const {
     if (i == e.decision.grant_index) notes.push_back("decided");
     if (!c.live) {
       notes.push_back(absl::StrCat(
-          "expired at ", absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ",
-                                          absl::FromUnixNanos(expires),
-                                          absl::UTCTimeZone())));
+          "expired at ",
+          absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", absl::FromUnixNanos(expires),
+                           absl::UTCTimeZone())));
     }
     if (role.deny && (role.exempt_mask & held) != 0) {
       notes.push_back("exempt: an exempt role is held");
