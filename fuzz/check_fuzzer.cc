@@ -46,34 +46,16 @@
 #include "arbiter/explanation.h"
 #include "arbiter/profile.h"
 #include "arbiter/request.h"
+#include "fuzz/fuzz_util.h"
 #include "google/protobuf/stubs/logging.h"
 #include "google/protobuf/text_format.h"
 
 namespace arbiter {
 namespace {
 
-#define FUZZ_CHECK(cond, ...)                                              \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      std::fprintf(stderr, "%s:%d: FUZZ_CHECK(%s) failed: %s\n", __FILE__, \
-                   __LINE__, #cond, absl::StrCat(__VA_ARGS__).c_str());    \
-      std::abort();                                                        \
-    }                                                                      \
-  } while (0)
-
 const absl::Time kNow = absl::FromUnixSeconds(1796083200);  // 2026-12-01
 
-class FixedClock final : public Clock {
- public:
-  absl::Time Now() const override { return kNow; }
-};
-
-std::string Str(const Decision& d) {
-  return absl::StrCat(d.allowed() ? "ALLOW " : "DENY ", ReasonName(d.reason),
-                      " grant=", d.grant_id, " index=", d.grant_index,
-                      " source=", GrantSourceName(d.source),
-                      " revision=", d.revision);
-}
+using fuzzing::DecisionString;
 
 const v1::PolicySet& BaseState() {
   static const v1::PolicySet* base = [] {
@@ -524,13 +506,13 @@ void CheckQueries(const Engine& engine, const v1::PolicySet& s,
     const Decision d = engine.Check(r);
     out->push_back(d);
     const std::string what = q.DebugString();
-    FUZZ_CHECK(d.effect == EffectOf(d.reason), what, ": ", Str(d));
-    FUZZ_CHECK(d.revision == s.revision(), what, ": ", Str(d));
+    FUZZ_CHECK(d.effect == EffectOf(d.reason), what, ": ", DecisionString(d));
+    FUZZ_CHECK(d.revision == s.revision(), what, ": ", DecisionString(d));
 
     if (out->size() <= 8) {  // Explain allocates: a few per input
       const Explanation e = engine.Explain(r);
-      FUZZ_CHECK(e.decision == d, what, ": Check ", Str(d), ", Explain ",
-                 Str(e.decision));
+      FUZZ_CHECK(e.decision == d, what, ": Check ", DecisionString(d),
+                 ", Explain ", DecisionString(e.decision));
     }
 
     const v1::Principal* p = Named(s, q);
@@ -542,47 +524,51 @@ void CheckQueries(const Engine& engine, const v1::PolicySet& s,
     absl::optional<PermissionRef> hk = engine.FindPermission(q.permission);
     absl::optional<ResourceRef> hr =
         engine.FindResource(q.resource, p->org_id());
-    FUZZ_CHECK(hp && hk && hr, what, ": Check resolved it (", Str(d),
+    FUZZ_CHECK(hp && hk && hr, what, ": Check resolved it (", DecisionString(d),
                ") but Find* did not");
     const Decision dh = engine.Check(*hp, *hk, *hr, q.context);
-    FUZZ_CHECK(dh == d, what, ": by name ", Str(d), ", by handles ", Str(dh));
+    FUZZ_CHECK(dh == d, what, ": by name ", DecisionString(d), ", by handles ",
+               DecisionString(dh));
 
     // Identity rules come first (steps 2-4).
     if (!resource_org.empty() && resource_org != p->org_id()) {
-      FUZZ_CHECK(d.reason == Reason::kCrossOrg, what, ": ", Str(d));
+      FUZZ_CHECK(d.reason == Reason::kCrossOrg, what, ": ", DecisionString(d));
       continue;
     }
     if (p->state() == v1::PRINCIPAL_STATE_DELETED) {
-      FUZZ_CHECK(d.reason == Reason::kPrincipalDeleted, what, ": ", Str(d));
+      FUZZ_CHECK(d.reason == Reason::kPrincipalDeleted, what, ": ",
+                 DecisionString(d));
       continue;
     }
     if (p->state() == v1::PRINCIPAL_STATE_INVITED) {
-      FUZZ_CHECK(d.reason == Reason::kPrincipalInvited, what, ": ", Str(d));
+      FUZZ_CHECK(d.reason == Reason::kPrincipalInvited, what, ": ",
+                 DecisionString(d));
       continue;
     }
     if (p->kind() == v1::PRINCIPAL_KIND_SERVICE_ACCOUNT &&
         q.context.channel == Channel::kConsole) {
       FUZZ_CHECK(d.reason == Reason::kServiceAccountConsole, what, ": ",
-                 Str(d));
+                 DecisionString(d));
       continue;
     }
 
     // The deciding grant exists, belongs to the principal or one of its
     // groups, and is live (for an ALLOW).
     if (d.grant_index != Decision::kNoGrant) {
-      FUZZ_CHECK(d.grant_index < engine.num_grants(), what, ": ", Str(d));
+      FUZZ_CHECK(d.grant_index < engine.num_grants(), what, ": ",
+                 DecisionString(d));
       const GrantInfo g = engine.grant(d.grant_index);
       FUZZ_CHECK(g.id == d.grant_id && g.source == d.source, what, ": ",
-                 Str(d));
+                 DecisionString(d));
       FUZZ_CHECK(Subjects(s, p->id()).count(std::string(g.subject_id)), what,
                  ": the deciding grant belongs to ", g.subject_id);
       if (d.allowed() && g.expires_at.has_value()) {
         const absl::Time now = q.context.now.value_or(kNow);
         FUZZ_CHECK(now < *g.expires_at, what, ": decided by an expired grant ",
-                   Str(d));
+                   DecisionString(d));
       }
     } else {
-      FUZZ_CHECK(d.grant_id.empty(), what, ": ", Str(d));
+      FUZZ_CHECK(d.grant_id.empty(), what, ": ", DecisionString(d));
     }
   }
 }
@@ -623,7 +609,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace arbiter;  // NOLINT
   FuzzedDataProvider fdp(data, size);
   EngineOptions options;
-  options.clock = std::make_shared<FixedClock>();
+  options.clock = std::make_shared<fuzzing::FixedClock>(kNow);
 
   v1::PolicySet state = BaseState();
   state.set_revision(fdp.ConsumeIntegral<uint64_t>());
@@ -657,7 +643,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (size_t i = 0; i < queries.size(); ++i) {
     const Decision d = (*reversed_engine)->Check(queries[i].ToRequest());
     FUZZ_CHECK(SameIgnoringIndex(d, decisions[i]), queries[i].DebugString(),
-               ": in order ", Str(decisions[i]), ", reversed ", Str(d));
+               ": in order ", DecisionString(decisions[i]), ", reversed ",
+               DecisionString(d));
   }
 
   // Monotonicity: one more grant.
@@ -674,12 +661,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       FUZZ_CHECK(!d.allowed() || before.allowed(), queries[i].DebugString(),
                  ": the deny grant ",
                  more.grants(more.grants_size() - 1).role(), " turned ",
-                 Str(before), " into ", Str(d));
+                 DecisionString(before), " into ", DecisionString(d));
     } else {
       FUZZ_CHECK(d.allowed() || !before.allowed(), queries[i].DebugString(),
                  ": the allow grant ",
                  more.grants(more.grants_size() - 1).role(), " turned ",
-                 Str(before), " into ", Str(d));
+                 DecisionString(before), " into ", DecisionString(d));
     }
   }
   return 0;

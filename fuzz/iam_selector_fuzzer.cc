@@ -30,6 +30,7 @@
 #include "arbiter/engine_options.h"
 #include "arbiter/iam_mapping.h"
 #include "arbiter/v1/policy_set.pb.h"
+#include "fuzz/fuzz_util.h"
 #include "google/protobuf/text_format.h"
 #include "src/compiler/compiler.h"
 #include "src/compiler/diagnostics.h"
@@ -38,15 +39,6 @@
 
 namespace arbiter {
 namespace {
-
-#define FUZZ_CHECK(cond, ...)                                              \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      std::fprintf(stderr, "%s:%d: FUZZ_CHECK(%s) failed: %s\n", __FILE__, \
-                   __LINE__, #cond, absl::StrCat(__VA_ARGS__).c_str());    \
-      std::abort();                                                        \
-    }                                                                      \
-  } while (0)
 
 using internal::FormatSelector;
 using internal::ParsedSelector;

@@ -38,6 +38,7 @@
 #include "arbiter/iam_mapping.h"
 #include "arbiter/policy_io.h"
 #include "arbiter/request.h"
+#include "fuzz/fuzz_util.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/stubs/logging.h"
@@ -46,30 +47,11 @@
 namespace arbiter {
 namespace {
 
-#define FUZZ_CHECK(cond, ...)                                              \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      std::fprintf(stderr, "%s:%d: FUZZ_CHECK(%s) failed: %s\n", __FILE__, \
-                   __LINE__, #cond, absl::StrCat(__VA_ARGS__).c_str());    \
-      std::abort();                                                        \
-    }                                                                      \
-  } while (0)
-
 // Decisions must not depend on the wall clock: a fixed instant, also used
 // as the request time.
 const absl::Time kNow = absl::FromUnixSeconds(1767225600);  // 2026-01-01
 
-class FixedClock final : public Clock {
- public:
-  absl::Time Now() const override { return kNow; }
-};
-
-std::string Str(const Decision& d) {
-  return absl::StrCat(d.allowed() ? "ALLOW " : "DENY ", ReasonName(d.reason),
-                      " grant=", d.grant_id, " index=", d.grant_index,
-                      " source=", GrantSourceName(d.source),
-                      " revision=", d.revision);
-}
+using fuzzing::DecisionString;
 
 bool IsUnknownReason(Reason r) {
   return r == Reason::kUnknownPrincipal || r == Reason::kAmbiguousPrincipal ||
@@ -79,16 +61,17 @@ bool IsUnknownReason(Reason r) {
 // The decision invariants that hold for any request.
 void CheckDecision(const Engine& engine, const v1::PolicySet& state,
                    const Decision& d, absl::string_view what) {
-  FUZZ_CHECK(d.revision == state.revision(), what, ": ", Str(d));
-  FUZZ_CHECK(d.effect == EffectOf(d.reason), what, ": ", Str(d));
+  FUZZ_CHECK(d.revision == state.revision(), what, ": ", DecisionString(d));
+  FUZZ_CHECK(d.effect == EffectOf(d.reason), what, ": ", DecisionString(d));
   if (d.grant_index == Decision::kNoGrant) {
     FUZZ_CHECK(d.grant_id.empty() && d.source == GrantSource::kNone, what, ": ",
-               Str(d));
+               DecisionString(d));
   } else {
-    FUZZ_CHECK(d.grant_index < engine.num_grants(), what, ": ", Str(d));
+    FUZZ_CHECK(d.grant_index < engine.num_grants(), what, ": ",
+               DecisionString(d));
     const GrantInfo g = engine.grant(d.grant_index);
-    FUZZ_CHECK(g.id == d.grant_id && g.source == d.source, what, ": ", Str(d),
-               " but the grant is ", g.id);
+    FUZZ_CHECK(g.id == d.grant_id && g.source == d.source, what, ": ",
+               DecisionString(d), " but the grant is ", g.id);
   }
 }
 
@@ -262,7 +245,8 @@ void CheckRequests(const Engine& engine, const v1::PolicySet& state) {
           if (d.allowed()) {
             FUZZ_CHECK(p.state != v1::PRINCIPAL_STATE_DELETED &&
                            p.state != v1::PRINCIPAL_STATE_INVITED,
-                       what, " allowed an inactive principal: ", Str(d));
+                       what,
+                       " allowed an inactive principal: ", DecisionString(d));
             FUZZ_CHECK(p.kind != v1::PRINCIPAL_KIND_SERVICE_ACCOUNT ||
                            channel != Channel::kConsole,
                        what, " allowed a service account on the console");
@@ -274,14 +258,14 @@ void CheckRequests(const Engine& engine, const v1::PolicySet& state) {
               engine.FindResource(resource, p.org_id);
           if (hp && hk && hr && !IsUnknownReason(d.reason)) {
             const Decision dh = engine.Check(*hp, *hk, *hr, r.context);
-            FUZZ_CHECK(dh == d, what, " by name ", Str(d), ", by handles ",
-                       Str(dh));
+            FUZZ_CHECK(dh == d, what, " by name ", DecisionString(d),
+                       ", by handles ", DecisionString(dh));
           }
           if (explained < 40 && (d.allowed() || explained < 10)) {
             ++explained;
             const Explanation e = engine.Explain(r);
-            FUZZ_CHECK(e.decision == d, what, ": Check ", Str(d), ", Explain ",
-                       Str(e.decision));
+            FUZZ_CHECK(e.decision == d, what, ": Check ", DecisionString(d),
+                       ", Explain ", DecisionString(e.decision));
           }
         }
       }
@@ -299,10 +283,10 @@ void CheckRequests(const Engine& engine, const v1::PolicySet& state) {
     r.principal = p.name;
     r.permission = "\x01no.such.permission";
     const Decision d = engine.Check(r);
-    FUZZ_CHECK(!d.allowed(), Str(d));
+    FUZZ_CHECK(!d.allowed(), DecisionString(d));
     FUZZ_CHECK(d.reason == Reason::kUnknownPermission ||
                    d.reason == Reason::kAmbiguousPrincipal,
-               Str(d));
+               DecisionString(d));
   }
 }
 
@@ -365,7 +349,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckRoundTrips(*state);
 
   EngineOptions options;
-  options.clock = std::make_shared<FixedClock>();
+  options.clock = std::make_shared<fuzzing::FixedClock>(kNow);
   const std::vector<absl::Status> problems = Engine::Validate(*state, options);
   absl::StatusOr<std::unique_ptr<const Engine>> engine =
       Engine::Create(*state, options);

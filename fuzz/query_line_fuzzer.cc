@@ -23,20 +23,12 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "fuzz/fuzz_util.h"
 #include "tools/query_line.h"
 
 namespace arbiter {
 namespace cli {
 namespace {
-
-#define FUZZ_CHECK(cond, ...)                                              \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      std::fprintf(stderr, "%s:%d: FUZZ_CHECK(%s) failed: %s\n", __FILE__, \
-                   __LINE__, #cond, absl::StrCat(__VA_ARGS__).c_str());    \
-      std::abort();                                                        \
-    }                                                                      \
-  } while (0)
 
 bool Within(absl::string_view part, absl::string_view whole) {
   return part.data() >= whole.data() &&
