@@ -3,12 +3,10 @@
 // grants read through the clock), on the demo organization and on a random
 // state with groups, deny roles and custom roles.
 //
-// This binary replaces the global operator new to count allocations; it is
-// left out of sanitizer builds, whose runtimes replace it too.
+// This binary counts allocations with tests/testing/allocation_counter.h, so
+// it is left out of sanitizer builds, whose runtimes replace operator new
+// too.
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <string>
 #include <vector>
 
@@ -16,19 +14,8 @@
 #include "arbiter/demo.h"
 #include "arbiter/engine.h"
 #include "gtest/gtest.h"
+#include "tests/testing/allocation_counter.h"
 #include "tests/testing/random_policy.h"
-
-namespace {
-std::atomic<long> g_allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace arbiter {
 namespace {
@@ -56,7 +43,7 @@ std::pair<long, long> AllocationsOfChecks(
     engine.Check(r);
   }
   long decisions = 0;
-  const long before = g_allocations.load();
+  const long before = testing::AllocationCount();
   for (const Prepared& p : prepared) {
     Decision a = engine.Check(p.request);
     Decision b =
@@ -67,7 +54,7 @@ std::pair<long, long> AllocationsOfChecks(
       ADD_FAILURE() << "revision";
     }
   }
-  return {g_allocations.load() - before, decisions};
+  return {testing::AllocationCount() - before, decisions};
 }
 
 TEST(CheckAllocationTest, DemoChecksDoNotAllocate) {

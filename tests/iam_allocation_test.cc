@@ -6,12 +6,9 @@
 // per call (an RE2 implementation detail); a first allocation-free pass asks
 // whether any matches at all.
 //
-// This binary replaces the global operator new to count allocations.
+// This binary counts allocations with tests/testing/allocation_counter.h.
 
-#include <atomic>
-#include <cstdlib>
 #include <memory>
-#include <new>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,18 +16,7 @@
 #include "arbiter/engine.h"
 #include "gtest/gtest.h"
 #include "tests/iam/iam_test_state.h"
-
-namespace {
-std::atomic<long> g_allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#include "tests/testing/allocation_counter.h"
 
 namespace arbiter {
 namespace {
@@ -41,9 +27,9 @@ using ::arbiter::testing::SetIamRules;
 long AllocationsOf(const Engine& engine, const WorkloadAttributes& w,
                    IamDecision* d) {
   *d = engine.ResolveIam(w);  // warm up (thread-local scratch, RE2 caches)
-  const long before = g_allocations.load();
+  const long before = testing::AllocationCount();
   for (int i = 0; i < 100; ++i) *d = engine.ResolveIam(w);
-  return g_allocations.load() - before;
+  return testing::AllocationCount() - before;
 }
 
 TEST(IamAllocationTest, ResolveWithoutUserPatternsDoesNotAllocate) {
