@@ -216,11 +216,11 @@ uint32_t Compiler::AddNode(Kind kind, int index, absl::string_view name,
   n.path[kOrgLevel] = org == kNone ? node : org;
   n.path[kCloudLevel] = cloud;
   n.path[kProjectLevel] = project;
-  n.creator = kNone;
   n.kind = static_cast<NodeKind>(kind);
   n.flags = flags;
   n.project_flags = 0;
   out_->nodes.push_back(n);
+  out_->node_creator.push_back(kNone);
   node_kind_.push_back(kind);
   node_input_.push_back(index);
   node_name_.push_back(name);
@@ -236,9 +236,11 @@ void Compiler::BuildResources() {
   node_of_[3].assign(st_.workloads_size(), kNone);
   node_of_[4].assign(st_.compute_configs_size(), kNone);
   node_of_[5].assign(st_.images_size(), kNone);
-  out_->nodes.reserve(st_.organizations_size() + st_.clouds_size() +
-                      st_.projects_size() + st_.workloads_size() +
-                      st_.compute_configs_size() + st_.images_size());
+  const size_t max_nodes = st_.organizations_size() + st_.clouds_size() +
+                           st_.projects_size() + st_.workloads_size() +
+                           st_.compute_configs_size() + st_.images_size();
+  out_->nodes.reserve(max_nodes);
+  out_->node_creator.reserve(max_nodes);
 
   // Optional names are checked only when present.
   auto check_name = [&](Kind kind, int i, const std::string& name,
@@ -551,7 +553,7 @@ bool Compiler::Run() {
                              " belongs to another organization"));
       continue;
     }
-    out_->nodes[node].creator = principal;
+    out_->node_creator[node] = principal;
   }
   BuildGroups();
   if (diag_.full()) return false;

@@ -37,9 +37,10 @@ size_t CompiledState::MemoryUsage() const {
            MapBytes(permission_index);
   bytes += VectorBytes(roles) + role_names.MemoryUsage() +
            VectorBytes(role_perms) + VectorBytes(role_own);
-  bytes += VectorBytes(nodes) + node_ids.MemoryUsage() +
-           node_names.MemoryUsage() + MapBytes(child_by_name) +
-           MapBytes(org_by_name) + VectorBytes(org_nodes);
+  bytes += VectorBytes(nodes) + VectorBytes(node_creator) +
+           node_ids.MemoryUsage() + node_names.MemoryUsage() +
+           MapBytes(child_by_name) + MapBytes(org_by_name) +
+           VectorBytes(org_nodes);
   bytes += VectorBytes(principals) + principal_ids.MemoryUsage() +
            principal_emails.MemoryUsage() + MapBytes(email_index) +
            VectorBytes(next_same_email) + VectorBytes(principal_groups) +

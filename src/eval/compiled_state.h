@@ -56,17 +56,21 @@ enum NodeFlags : uint8_t {
   kDefaultProject = 2,
 };
 
+// 16 bytes: four to a cache line, none straddling two. A workload's creator
+// is CompiledState::node_creator, which Check reads only when an
+// own-workload permission could decide.
 struct Node {
   // path[kOrgLevel], path[kCloudLevel], path[kProjectLevel]: the node's
   // ancestors (or itself) at each level, kNone where it has none.
   uint32_t path[3];
-  uint32_t creator;  // workloads: creating principal, else kNone
   NodeKind kind;
   uint8_t flags;
   // The NodeFlags of path[kProjectLevel] (0 if none), so that Check reads
   // one node, not two.
   uint8_t project_flags;
+  uint8_t unused = 0;
 };
+static_assert(sizeof(Node) == 16, "Node is hot: keep it small");
 
 // A subject's grants: [begin, end) in CompiledState::grants.
 struct GrantSpan {
@@ -182,8 +186,10 @@ struct CompiledState {
 
   // ---- Resources ----
   HugeVector<Node> nodes;
-  StringTable node_ids;    // same index as nodes
-  StringTable node_names;  // same index as nodes
+  std::vector<uint32_t> node_creator;  // same index as nodes: workloads'
+                                       // creating principal, else kNone
+  StringTable node_ids;                // same index as nodes
+  StringTable node_names;              // same index as nodes
   absl::flat_hash_map<ChildKey, uint32_t> child_by_name;
   // (org node, "cloud[/project[/workload]]") -> node, for by-name checks.
   StringTable node_paths;

@@ -89,6 +89,13 @@ inline void ForEachSubject(const CompiledState& s, const PrincipalRec& p,
   }
 }
 
+// Whether resource r (`node`) is a workload that principal p created. Read
+// only when an own-workload permission could decide.
+inline bool IsCreator(const CompiledState& s, uint32_t p, uint32_t r,
+                      const Node& node) {
+  return node.kind == NodeKind::kWorkload && s.node_creator[r] == p;
+}
+
 // The most specific level (project, cloud, org) whose roles meet `mask`.
 inline int MostSpecificLevel(const uint64_t (&at)[3], uint64_t mask) {
   if (at[kProjectLevel] & mask) return kProjectLevel;
@@ -136,7 +143,7 @@ namespace {
 // role; the decision is taken on the masks. Equivalent to EvaluateGeneric
 // (the differential tests hold both to the reference).
 Decision EvaluateMasks(const CompiledState& s, uint32_t p, uint32_t k,
-                       const Node& node, int top, LazyNow& now,
+                       uint32_t r, const Node& node, int top, LazyNow& now,
                        uint64_t revision) {
   const PrincipalRec& principal = s.principals[p];
   const uint32_t* path = node.path;
@@ -206,16 +213,15 @@ Decision EvaluateMasks(const CompiledState& s, uint32_t p, uint32_t k,
     const uint64_t implied = project_anchor ? m.implied[pub] : 0;
     const uint64_t implied_own = project_anchor ? m.implied_own[pub] : 0;
     const uint64_t caps = project_anchor ? applicable & m.cap_blocks : 0;
-    const bool creator = node.kind == NodeKind::kWorkload && node.creator == p;
     const uint64_t own_at_cloud = m.own | (caps == 0 ? implied_own : 0);
     if ((at[kCloudLevel] & implied) && caps == 0) {
       reason = pub ? Reason::kPublicProject : Reason::kCloudRoleInheritance;
       level = kCloudLevel, mask = implied;
-    } else if (creator && (at[kProjectLevel] & m.own)) {
+    } else if ((at[kProjectLevel] & m.own) && IsCreator(s, p, r, node)) {
       reason = Reason::kOwnWorkload, level = kProjectLevel, mask = m.own;
-    } else if (creator && (at[kCloudLevel] & own_at_cloud)) {
+    } else if ((at[kCloudLevel] & own_at_cloud) && IsCreator(s, p, r, node)) {
       reason = Reason::kOwnWorkload, level = kCloudLevel, mask = own_at_cloud;
-    } else if (creator && (at[kOrgLevel] & m.own)) {
+    } else if ((at[kOrgLevel] & m.own) && IsCreator(s, p, r, node)) {
       reason = Reason::kOwnWorkload, level = kOrgLevel, mask = m.own;
     } else if (m.member_has) {
       reason = Reason::kOrgMember;
@@ -242,7 +248,7 @@ Decision EvaluateMasks(const CompiledState& s, uint32_t p, uint32_t k,
 }
 
 Decision EvaluateGeneric(const CompiledState& s, uint32_t p, uint32_t k,
-                         const Node& node, int top, LazyNow& now,
+                         uint32_t r, const Node& node, int top, LazyNow& now,
                          uint64_t revision) {
   const PrincipalRec& principal = s.principals[p];
   const uint32_t* path = node.path;
@@ -341,14 +347,13 @@ Decision EvaluateGeneric(const CompiledState& s, uint32_t p, uint32_t k,
     if (cap_grant == kNone)
       own[kCloudLevel] = std::min(own[kCloudLevel], implied_own);
     const uint32_t own_grant = MostSpecific(own);
-    const bool creator = node.kind == NodeKind::kWorkload && node.creator == p;
     if (explicit_grant != kNone) {
       candidate = WithGrant(s, Reason::kGrant, explicit_grant, revision);
     } else if (implied != kNone && cap_grant == kNone) {
       candidate = WithGrant(
           s, is_public ? Reason::kPublicProject : Reason::kCloudRoleInheritance,
           implied, revision);
-    } else if (creator && own_grant != kNone) {
+    } else if (own_grant != kNone && IsCreator(s, p, r, node)) {
       candidate = WithGrant(s, Reason::kOwnWorkload, own_grant, revision);
     } else if (member_has) {
       candidate = MakeDecision(Reason::kOrgMember, revision);
@@ -416,9 +421,9 @@ Decision Evaluate(const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
       s.options.clock ? s.options.clock.get() : &Clock::System();
   LazyNow now(context, clock);
   if (s.mask_path && evaluation == EvaluationPath::kAuto) {
-    return EvaluateMasks(s, p, k, node, top, now, revision);
+    return EvaluateMasks(s, p, k, r, node, top, now, revision);
   }
-  return EvaluateGeneric(s, p, k, node, top, now, revision);
+  return EvaluateGeneric(s, p, k, r, node, top, now, revision);
 }
 
 }  // namespace internal
