@@ -122,9 +122,9 @@ struct GrantRec {
   uint32_t scope;      // node index
   uint32_t id_offset;  // grant_ids.Offset(i)
   uint16_t role;
-  // grant_ids.Get(i).size(), or kLongGrantId when it does not fit (ids longer
-  // than EngineOptions::max_id_length allows by default); then GrantId reads
-  // the table.
+  // grant_ids.Get(i).size(), or kLongGrantId for ids of 65,535 bytes or
+  // more (possible only with a raised EngineOptions::max_id_length); then
+  // GrantId reads the table.
   uint16_t id_length;
   uint8_t level;   // Level of the scope
   uint8_t source;  // arbiter::GrantSource

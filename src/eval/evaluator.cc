@@ -152,7 +152,6 @@ Decision EvaluateMasks(const CompiledState& s, uint32_t p, uint32_t k,
   // is the least one (the visiting order is subject rank, then grant id).
   // Only entries whose bit is set in at[level] are written or read.
   uint32_t first[3][64];
-  __builtin_prefetch(s.grants.data() + principal.first_group.begin);
   for (uint32_t g = principal.groups_begin; g < principal.groups_end; ++g) {
     __builtin_prefetch(s.grants.data() + s.principal_groups[g].begin);
   }
@@ -386,7 +385,9 @@ Decision Evaluate(const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
   const Node& node = s.nodes[r];
   const PermissionRec& perm = s.permissions[k];
   // Start the loads of steps 7-10 while steps 2-6 run: the principal's
-  // grants and its groups' spans are the next cache misses.
+  // grants, its first group's grants and its other groups' spans are the
+  // next cache misses. (For a principal in no group the second prefetch
+  // touches grants[0]: cheaper than a branch on the record just loaded.)
   __builtin_prefetch(s.grants.data() + principal.grants.begin);
   __builtin_prefetch(s.grants.data() + principal.first_group.begin);
   if (principal.groups_begin != principal.groups_end) {
