@@ -393,6 +393,7 @@ void Compiler::LayOutGrants() {
   for (const GrantTmp& t : grants_) id_bytes += st_.grants(t.input).id().size();
   s.grant_ids.Reserve(grants_.size(), id_bytes);
   s.grants.resize(grants_.size());
+  s.grant_scopes.assign(grants_.size() + kScopePadding, kNone);
   bool any_expiring = false;
   for (const GrantTmp& t : grants_) any_expiring |= t.expires != kNever;
   if (any_expiring) s.grant_expires.assign(grants_.size(), kNever);
@@ -402,6 +403,7 @@ void Compiler::LayOutGrants() {
     const GrantTmp& t = grants_[i];
     GrantRec& r = s.grants[i];
     r.scope = t.scope;
+    s.grant_scopes[i] = t.scope;
     const absl::string_view id = st_.grants(t.input).id();
     const uint32_t handle = s.grant_ids.Add(id);  // == i
     r.id_offset = s.grant_ids.Offset(handle);

@@ -46,7 +46,8 @@ size_t CompiledState::MemoryUsage() const {
            VectorBytes(next_same_email) + VectorBytes(principal_groups) +
            group_ids.MemoryUsage() + VectorBytes(parents_begin) +
            VectorBytes(parents) + MapBytes(id_index);
-  bytes += VectorBytes(grants) + VectorBytes(subject_grants_begin) +
+  bytes += VectorBytes(grants) + VectorBytes(grant_scopes) +
+           VectorBytes(subject_grants_begin) +
            grant_ids.MemoryUsage() + VectorBytes(grant_expires);
   if (iam != nullptr) bytes += iam->MemoryUsage();
   return bytes;

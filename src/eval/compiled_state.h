@@ -131,6 +131,9 @@ struct GrantRec {
   uint8_t flags;   // GrantFlags
   uint8_t unused = 0;
 };
+// Entries of CompiledState::grant_scopes past the last grant, so that a
+// four-wide read starting at any grant stays inside the array.
+inline constexpr size_t kScopePadding = 3;
 inline constexpr uint16_t kLongGrantId = std::numeric_limits<uint16_t>::max();
 static_assert(sizeof(GrantRec) == 16, "GrantRec is hot: keep it small");
 
@@ -226,6 +229,11 @@ struct CompiledState {
 
   // ---- Grants ----
   HugeVector<GrantRec> grants;
+  // grants[i].scope for every grant, then kScopePadding entries of kNone:
+  // Check compares a subject's scopes with the request's path four at a
+  // time (ScopeMatches in src/eval/evaluator.cc) and reads a grant's record
+  // only when its scope is on the path.
+  HugeVector<uint32_t> grant_scopes;
   std::vector<uint32_t> subject_grants_begin;  // subjects + 1
   StringTable grant_ids;  // grant i's id is grant_ids.Get(i)
   // Unix nanoseconds (src/internal/time_util.h) of grant i's expiry where

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "absl/time/time.h"
 #include "arbiter/clock.h"
 #include "arbiter/v1/principal.pb.h"
@@ -10,6 +14,14 @@
 namespace arbiter {
 namespace internal {
 namespace {
+
+// The scan helpers below run for every subject span of every Check; GCC
+// otherwise keeps the span visitor out of line (it has three call sites).
+#if defined(__GNUC__)
+#define ARBITER_ALWAYS_INLINE __attribute__((always_inline))
+#else
+#define ARBITER_ALWAYS_INLINE
+#endif
 
 // Subjects with few grants are scanned linearly (one or two cache lines);
 // larger ones are binary-searched per scope, so a principal holding a
@@ -55,37 +67,85 @@ inline GrantSpan ScopeSpan(const CompiledState& s, GrantSpan span,
           static_cast<uint32_t>(hi - s.grants.data())};
 }
 
+// Bit j set where scopes[j] is a, b or c, for j < n <= kLinearScanLimit.
+// Reads whole groups of four (the scope arrays are padded, see
+// kScopePadding) and masks off the tail.
+ARBITER_ALWAYS_INLINE inline uint32_t ScopeMatches(const uint32_t* scopes,
+                                                   uint32_t n, uint32_t a,
+                                                   uint32_t b, uint32_t c) {
+  uint32_t bits = 0;
+#if defined(__SSE2__)
+  const __m128i va = _mm_set1_epi32(static_cast<int>(a));
+  const __m128i vb = _mm_set1_epi32(static_cast<int>(b));
+  const __m128i vc = _mm_set1_epi32(static_cast<int>(c));
+  for (uint32_t j = 0; j < n; j += 4) {
+    const __m128i v =
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(scopes + j));
+    const __m128i eq = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi32(v, va), _mm_cmpeq_epi32(v, vb)),
+        _mm_cmpeq_epi32(v, vc));
+    bits |= static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(eq)))
+            << j;
+  }
+#else
+  for (uint32_t j = 0; j < n; ++j) {
+    const uint32_t v = scopes[j];
+    bits |= static_cast<uint32_t>((v == a) | (v == b) | (v == c)) << j;
+  }
+#endif
+  return bits & ((uint32_t{1} << n) - 1);  // n <= 16: no overflow
+}
+
+// The scopes a grant must have to apply to a request: path[0..top], and
+// kNone (never a scope) past the top. A grant's level is its scope's level,
+// so "scope == path[level]" is "scope is one of a, b, c".
+struct PathScopes {
+  const uint32_t* path;
+  int top;
+  uint32_t a, b, c;
+};
+
+inline PathScopes MakePathScopes(const uint32_t* path, int top) {
+  return {path, top, path[0], top >= 1 ? path[1] : kNone,
+          top >= 2 ? path[2] : kNone};
+}
+
 // Visits the grants of `span` on the path, levels 0..top, each
-// (subject, scope) range in id order: `visit(grant_index, level)`.
+// (subject, scope) range in id order: `visit(grant_index, level)`. Small
+// spans compare their scopes (grant_scopes) with the path and read only the
+// records of the grants that match.
 template <typename Visit>
-inline void ForEachPathGrant(const CompiledState& s, GrantSpan span,
-                             const uint32_t* path, int top, Visit&& visit) {
-  if (span.end - span.begin <= kLinearScanLimit) {
-    // The scope each level must have; kNone (never a scope) past the top.
-    const uint32_t want[3] = {path[0], top >= 1 ? path[1] : kNone,
-                              top >= 2 ? path[2] : kNone};
-    for (uint32_t i = span.begin; i < span.end; ++i) {
-      const GrantRec& g = s.grants[i];
-      if (g.scope == want[g.level]) visit(i, g.level);
+ARBITER_ALWAYS_INLINE inline void ForEachPathGrant(const CompiledState& s,
+                                                   GrantSpan span,
+                                                   const PathScopes& on,
+                                                   Visit&& visit) {
+  const uint32_t n = span.end - span.begin;
+  if (n <= kLinearScanLimit) {
+    for (uint32_t bits = ScopeMatches(s.grant_scopes.data() + span.begin, n,
+                                      on.a, on.b, on.c);
+         bits != 0; bits &= bits - 1) {
+      const uint32_t i = span.begin + __builtin_ctz(bits);
+      visit(i, s.grants[i].level);
     }
     return;
   }
-  for (int level = 0; level <= top; ++level) {
-    const GrantSpan r = ScopeSpan(s, span, path[level]);
+  for (int level = 0; level <= on.top; ++level) {
+    const GrantSpan r = ScopeSpan(s, span, on.path[level]);
     for (uint32_t i = r.begin; i < r.end; ++i) visit(i, level);
   }
 }
 
-// Calls f(span) for the principal's grants, then each group's, in subject
-// order.
-template <typename F>
-inline void ForEachSubject(const CompiledState& s, const PrincipalRec& p,
-                           F&& f) {
-  f(p.grants);
+// Visits the path grants of the principal, then of each of its groups, in
+// subject order.
+template <typename Visit>
+ARBITER_ALWAYS_INLINE inline void ForEachSubjectPathGrant(
+    const CompiledState& s, const PrincipalRec& p, const PathScopes& on,
+    Visit&& visit) {
+  ForEachPathGrant(s, p.grants, on, visit);
   if (p.first_group.begin == p.first_group.end) return;  // in no group
-  f(p.first_group);
+  ForEachPathGrant(s, p.first_group, on, visit);
   for (uint32_t g = p.groups_begin; g < p.groups_end; ++g) {
-    f(s.principal_groups[g]);
+    ForEachPathGrant(s, s.principal_groups[g], on, visit);
   }
 }
 
@@ -153,18 +213,18 @@ Decision EvaluateMasks(const CompiledState& s, uint32_t p, uint32_t k,
   // Only entries whose bit is set in at[level] are written or read.
   uint32_t first[3][64];
   for (uint32_t g = principal.groups_begin; g < principal.groups_end; ++g) {
-    __builtin_prefetch(s.grants.data() + s.principal_groups[g].begin);
+    __builtin_prefetch(s.grant_scopes.data() + s.principal_groups[g].begin);
   }
-  ForEachSubject(s, principal, [&](GrantSpan span) {
-    ForEachPathGrant(s, span, path, top, [&](uint32_t i, int level) {
-      const GrantRec& g = s.grants[i];
-      const uint64_t bit = uint64_t{1} << g.role;
-      if ((at[level] & bit) == 0 && now.Live(s, i)) {
-        at[level] |= bit;
-        first[level][g.role] = i;
-      }
-    });
-  });
+  ForEachSubjectPathGrant(
+      s, principal, MakePathScopes(path, top),
+      [&](uint32_t i, int level) ARBITER_ALWAYS_INLINE {
+        const GrantRec& g = s.grants[i];
+        const uint64_t bit = uint64_t{1} << g.role;
+        if ((at[level] & bit) == 0 && now.Live(s, i)) {
+          at[level] |= bit;
+          first[level][g.role] = i;
+        }
+      });
   // The least grant at `level` whose role is in `mask`. Grant indices
   // follow the least-first order within a level.
   auto least = [&](int level, uint64_t mask) {
@@ -293,9 +353,8 @@ Decision EvaluateGeneric(const CompiledState& s, uint32_t p, uint32_t k,
       }
     }
   };
-  ForEachSubject(s, principal, [&](GrantSpan span) {
-    ForEachPathGrant(s, span, path, top, gather);
-  });
+  const PathScopes on = MakePathScopes(path, top);
+  ForEachSubjectPathGrant(s, principal, on, gather);
 
   // Step 10's applicable deny grants, needed for caps and subtraction. Only
   // computed when a deny grant is on the path.
@@ -313,9 +372,7 @@ Decision EvaluateGeneric(const CompiledState& s, uint32_t p, uint32_t k,
         cap[level] = i;
       }
     };
-    ForEachSubject(s, principal, [&](GrantSpan span) {
-      ForEachPathGrant(s, span, path, top, deny_pass);
-    });
+    ForEachSubjectPathGrant(s, principal, on, deny_pass);
   }
   const bool member_has =
       s.member_role != kNoRole && s.RoleHas(s.member_role, k);
@@ -388,6 +445,8 @@ Decision Evaluate(const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
   // grants, its first group's grants and its other groups' spans are the
   // next cache misses. (For a principal in no group the second prefetch
   // touches grants[0]: cheaper than a branch on the record just loaded.)
+  __builtin_prefetch(s.grant_scopes.data() + principal.grants.begin);
+  __builtin_prefetch(s.grant_scopes.data() + principal.first_group.begin);
   __builtin_prefetch(s.grants.data() + principal.grants.begin);
   __builtin_prefetch(s.grants.data() + principal.first_group.begin);
   if (principal.groups_begin != principal.groups_end) {
