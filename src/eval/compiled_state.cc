@@ -47,8 +47,8 @@ size_t CompiledState::MemoryUsage() const {
            group_ids.MemoryUsage() + VectorBytes(parents_begin) +
            VectorBytes(parents) + MapBytes(id_index);
   bytes += VectorBytes(grants) + VectorBytes(grant_scopes) +
-           VectorBytes(subject_grants_begin) +
-           grant_ids.MemoryUsage() + VectorBytes(grant_expires);
+           VectorBytes(subject_grants_begin) + grant_ids.MemoryUsage() +
+           VectorBytes(grant_expires);
   if (iam != nullptr) bytes += iam->MemoryUsage();
   return bytes;
 }

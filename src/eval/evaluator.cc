@@ -84,8 +84,7 @@ ARBITER_ALWAYS_INLINE inline uint32_t ScopeMatches(const uint32_t* scopes,
     const __m128i eq = _mm_or_si128(
         _mm_or_si128(_mm_cmpeq_epi32(v, va), _mm_cmpeq_epi32(v, vb)),
         _mm_cmpeq_epi32(v, vc));
-    bits |= static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(eq)))
-            << j;
+    bits |= static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(eq))) << j;
   }
 #else
   for (uint32_t j = 0; j < n; ++j) {
@@ -215,16 +214,15 @@ Decision EvaluateMasks(const CompiledState& s, uint32_t p, uint32_t k,
   for (uint32_t g = principal.groups_begin; g < principal.groups_end; ++g) {
     __builtin_prefetch(s.grant_scopes.data() + s.principal_groups[g].begin);
   }
-  ForEachSubjectPathGrant(
-      s, principal, MakePathScopes(path, top),
-      [&](uint32_t i, int level) ARBITER_ALWAYS_INLINE {
-        const GrantRec& g = s.grants[i];
-        const uint64_t bit = uint64_t{1} << g.role;
-        if ((at[level] & bit) == 0 && now.Live(s, i)) {
-          at[level] |= bit;
-          first[level][g.role] = i;
-        }
-      });
+  ForEachSubjectPathGrant(s, principal, MakePathScopes(path, top),
+                          [&](uint32_t i, int level) ARBITER_ALWAYS_INLINE {
+                            const GrantRec& g = s.grants[i];
+                            const uint64_t bit = uint64_t{1} << g.role;
+                            if ((at[level] & bit) == 0 && now.Live(s, i)) {
+                              at[level] |= bit;
+                              first[level][g.role] = i;
+                            }
+                          });
   // The least grant at `level` whose role is in `mask`. Grant indices
   // follow the least-first order within a level.
   auto least = [&](int level, uint64_t mask) {
