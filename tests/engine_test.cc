@@ -1099,6 +1099,87 @@ TEST(GrantInfoTest, DescribesEveryField) {
 }
 
 // ---------------------------------------------------------------------------
+// The grant scan. Check compares a subject's scopes with the request's path
+// several at a time, reading past the end of short spans and masking the
+// excess off; long spans are binary-searched.
+
+// Users u1..u20 in one organization, each with a cloud grant and then n
+// project grants on consecutive private projects: user n's span holds n + 1
+// grants, so spans of every length up to the linear-scan limit and beyond
+// are laid out back to back, each followed by the next user's grants (and
+// the last by the padding).
+v1::PolicySet ConsecutiveSpans(int users) {
+  v1::PolicySet state;
+  state.set_revision(1);
+  v1::Organization* org = state.add_organizations();
+  org->set_id("org");
+  org->set_name("org");
+  v1::Cloud* cloud = state.add_clouds();
+  cloud->set_id("cld");
+  cloud->set_org_id("org");
+  cloud->set_name("cld");
+  v1::Project* home = state.add_projects();
+  home->set_id("prj_0999");
+  home->set_cloud_id("cld");
+  home->set_name("default");
+  home->set_is_default(true);
+  const int projects = users * (users + 1) / 2 + 1;
+  for (int i = 0; i < projects; ++i) {
+    v1::Project* p = state.add_projects();
+    p->set_id(absl::StrCat("prj_", 1000 + i));  // ids sort like indices
+    p->set_cloud_id("cld");
+    p->set_name(absl::StrCat("p", i));
+    p->set_visibility(v1::VISIBILITY_PRIVATE);
+  }
+  int next = 0;
+  for (int n = 1; n <= users; ++n) {
+    const std::string user = absl::StrCat("usr_", 100 + n);
+    v1::Principal* u = state.add_principals();
+    u->set_id(user);
+    u->set_org_id("org");
+    u->set_kind(v1::PRINCIPAL_KIND_USER);
+    u->set_email(absl::StrCat(user, "@example.com"));
+    v1::Grant* c = state.add_grants();
+    c->set_id(absl::StrCat("g_", user, "_cloud"));
+    c->set_principal_id(user);
+    c->set_role("cloud_collaborator");
+    c->set_cloud_id("cld");
+    for (int j = 0; j < n; ++j, ++next) {
+      v1::Grant* g = state.add_grants();
+      g->set_id(absl::StrCat("g_", user, "_", 1000 + next));
+      g->set_principal_id(user);
+      g->set_role("project_readonly");
+      g->set_project_id(absl::StrCat("prj_", 1000 + next));
+    }
+  }
+  return state;
+}
+
+TEST(GrantScanTest, FindsEveryGrantOfEverySpanAndNoNeighbours) {
+  constexpr int kUsers = 20;
+  ASSERT_OK_AND_ASSIGN(auto engine, Engine::Create(ConsecutiveSpans(kUsers)));
+  const int projects = kUsers * (kUsers + 1) / 2 + 1;
+  int first = 0;  // user n holds projects [first, first + n)
+  for (int n = 1; n <= kUsers; ++n) {
+    const std::string user = absl::StrCat("usr_", 100 + n);
+    for (int p = 0; p < projects; ++p) {
+      const std::string project = absl::StrCat("prj_", 1000 + p);
+      const Decision d = CheckAt(*engine, user, "project.view", project);
+      SCOPED_TRACE(absl::StrCat(user, " on ", project));
+      if (p >= first && p < first + n) {
+        EXPECT_EQ(d.reason, Reason::kGrant);
+        EXPECT_EQ(d.grant_id, absl::StrCat("g_", user, "_", 1000 + p));
+      } else {
+        // Private projects: the cloud grant alone implies nothing, and a
+        // neighbour's grant must never be read as this user's.
+        EXPECT_EQ(d.reason, Reason::kNoProjectGrant);
+      }
+    }
+    first += n;
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Explain.
 
 TEST(ExplainTest, DecisionAlwaysEqualsCheck) {
@@ -1322,7 +1403,8 @@ TEST(EngineHolderTest, UpdateKeepsTheOldEngineOnAFailedCompile) {
   r.principal = "usr_a_sam";
   r.permission = "cloud.view";
   r.resource = "cld_a";
-  EXPECT_THAT(holder.Check(r).decision, Decides(Reason::kGrant, "g_a_sam_prod"));
+  EXPECT_THAT(holder.Check(r).decision,
+              Decides(Reason::kGrant, "g_a_sam_prod"));
 
   v1::PolicySet broken = TwoOrgs();
   broken.set_revision(4);
