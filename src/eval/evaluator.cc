@@ -2,7 +2,11 @@
 
 #include <algorithm>
 
-#if defined(__SSE2__)
+// ARBITER_PORTABLE_SCAN (CMake option of the same name) selects the portable
+// scan on x86 too, so that the sanitizer builds test the path other
+// architectures take.
+#if defined(__SSE2__) && !defined(ARBITER_PORTABLE_SCAN)
+#define ARBITER_SSE2_SCAN 1
 #include <emmintrin.h>
 #endif
 
@@ -74,7 +78,7 @@ ARBITER_ALWAYS_INLINE inline uint32_t ScopeMatches(const uint32_t* scopes,
                                                    uint32_t n, uint32_t a,
                                                    uint32_t b, uint32_t c) {
   uint32_t bits = 0;
-#if defined(__SSE2__)
+#if defined(ARBITER_SSE2_SCAN)
   const __m128i va = _mm_set1_epi32(static_cast<int>(a));
   const __m128i vb = _mm_set1_epi32(static_cast<int>(b));
   const __m128i vc = _mm_set1_epi32(static_cast<int>(c));
