@@ -181,6 +181,7 @@ void Compiler::CollectIds() {
       diag_.Add(Field(kind, index, "id"), problem);
       return;
     }
+    if (kind == Kind::kGrant) grant_id_ok_[index] = true;
     auto [it, inserted] = ids_.emplace(id, IdEntry{kind, index});
     if (!inserted) {
       diag_.Add(Field(kind, index, "id"),
@@ -188,24 +189,28 @@ void Compiler::CollectIds() {
                              Path(it->second.kind, it->second.index), ")"));
     }
   };
-  for (int i = 0; i < st_.organizations_size(); ++i)
-    add(Kind::kOrg, i, st_.organizations(i).id());
-  for (int i = 0; i < st_.clouds_size(); ++i)
-    add(Kind::kCloud, i, st_.clouds(i).id());
-  for (int i = 0; i < st_.projects_size(); ++i)
-    add(Kind::kProject, i, st_.projects(i).id());
-  for (int i = 0; i < st_.workloads_size(); ++i)
-    add(Kind::kWorkload, i, st_.workloads(i).id());
-  for (int i = 0; i < st_.compute_configs_size(); ++i)
-    add(Kind::kComputeConfig, i, st_.compute_configs(i).id());
-  for (int i = 0; i < st_.images_size(); ++i)
-    add(Kind::kImage, i, st_.images(i).id());
-  for (int i = 0; i < st_.principals_size(); ++i)
-    add(Kind::kPrincipal, i, st_.principals(i).id());
-  for (int i = 0; i < st_.groups_size(); ++i)
-    add(Kind::kGroup, i, st_.groups(i).id());
-  for (int i = 0; i < st_.grants_size(); ++i)
-    add(Kind::kGrant, i, st_.grants(i).id());
+  // Each list's ids are hashed and their slots prefetched kLookAhead entries
+  // ahead of the insertion: in a large state every insertion misses the
+  // cache, and this lets the misses overlap.
+  constexpr int kLookAhead = 8;
+  auto add_all = [&](Kind kind, const auto& list) {
+    const int n = list.size();
+    for (int i = 0; i < n && i < kLookAhead; ++i) ids_.prefetch(list[i].id());
+    for (int i = 0; i < n; ++i) {
+      if (i + kLookAhead < n) ids_.prefetch(list[i + kLookAhead].id());
+      add(kind, i, list[i].id());
+    }
+  };
+  add_all(Kind::kOrg, st_.organizations());
+  add_all(Kind::kCloud, st_.clouds());
+  add_all(Kind::kProject, st_.projects());
+  add_all(Kind::kWorkload, st_.workloads());
+  add_all(Kind::kComputeConfig, st_.compute_configs());
+  add_all(Kind::kImage, st_.images());
+  add_all(Kind::kPrincipal, st_.principals());
+  add_all(Kind::kGroup, st_.groups());
+  grant_id_ok_.assign(st_.grants_size(), false);
+  add_all(Kind::kGrant, st_.grants());
 }
 
 uint32_t Compiler::AddNode(Kind kind, int index, absl::string_view name,

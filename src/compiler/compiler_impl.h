@@ -115,6 +115,9 @@ class Compiler {
   CompiledState* out_;
 
   absl::flat_hash_map<absl::string_view, IdEntry> ids_;
+  // PolicySet grant index -> its id is well formed (CollectIds), so that
+  // BuildGrants need not look the id up again.
+  std::vector<bool> grant_id_ok_;
   // Per resource kind: PolicySet index -> node index (kNone if invalid).
   std::vector<uint32_t> node_of_[kNumResourceKinds];
   std::vector<Kind> node_kind_;  // node index -> kind
