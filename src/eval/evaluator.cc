@@ -443,10 +443,11 @@ Decision Evaluate(const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
   const PrincipalRec& principal = s.principals[p];
   const Node& node = s.nodes[r];
   const PermissionRec& perm = s.permissions[k];
-  // Start the loads of steps 7-10 while steps 2-6 run: the principal's
-  // grants, its first group's grants and its other groups' spans are the
-  // next cache misses. (For a principal in no group the second prefetch
-  // touches grants[0]: cheaper than a branch on the record just loaded.)
+  // Start the loads of steps 7-10 while steps 2-6 run: the scopes of the
+  // principal's grants and of its first group's (compared first), their
+  // first records and its other groups' spans are the next cache misses.
+  // (For a principal in no group the first-group prefetches touch entry 0:
+  // cheaper than a branch on the record just loaded.)
   __builtin_prefetch(s.grant_scopes.data() + principal.grants.begin);
   __builtin_prefetch(s.grant_scopes.data() + principal.first_group.begin);
   __builtin_prefetch(s.grants.data() + principal.grants.begin);
