@@ -190,7 +190,20 @@ Names CollectNames(const Engine& engine, const v1::PolicySet& state) {
     const v1::Principal& p = state.principals(i);
     n.principals.push_back({p.id(), p.org_id(), p.state(), p.kind()});
     if (!p.email().empty()) {
-      n.principals.push_back({p.email(), p.org_id(), p.state(), p.kind()});
+      // An email names the one live (not deleted) principal holding it, in
+      // any organization, when there is one (README, "A request may name
+      // its inputs"): a deleted principal's email may be a live one's too.
+      const v1::Principal* named = &p;
+      int live = 0;
+      for (const v1::Principal& q : state.principals()) {
+        if (q.state() != v1::PRINCIPAL_STATE_DELETED &&
+            absl::EqualsIgnoreCase(q.email(), p.email())) {
+          if (++live == 1) named = &q;
+        }
+      }
+      if (live > 1) named = &p;  // ambiguous: Check denies
+      n.principals.push_back(
+          {p.email(), named->org_id(), named->state(), named->kind()});
     }
   }
   const v1::Profile& profile = engine.profile();

@@ -272,6 +272,90 @@ TEST_F(EngineTest, OrgDisambiguatesAnEmailByIdOrName) {
       Decides(Reason::kCrossOrg, ""));
 }
 
+// A deleted principal's email may be a live principal's too: the same
+// person re-invited into its organization, or a member of another one. The
+// email names the live principal; only `org` reaches the deleted one.
+constexpr char kReinvited[] = R"pb(
+  organizations { id: "org_a" name: "acme" }
+  organizations { id: "org_b" name: "globex" }
+  clouds { id: "cld_a" org_id: "org_a" name: "prod" }
+  clouds { id: "cld_b" org_id: "org_b" name: "prod" }
+  projects { id: "prj_a" cloud_id: "cld_a" name: "default" is_default: true }
+  projects { id: "prj_b" cloud_id: "cld_b" name: "default" is_default: true }
+  principals {
+    id: "usr_a_ann_old"
+    org_id: "org_a"
+    kind: PRINCIPAL_KIND_USER
+    email: "Ann@Example.com"
+    state: PRINCIPAL_STATE_DELETED
+  }
+  principals {
+    id: "usr_a_ann"
+    org_id: "org_a"
+    kind: PRINCIPAL_KIND_USER
+    email: "ann@example.com"
+  }
+  principals {
+    id: "usr_a_bob_old"
+    org_id: "org_a"
+    kind: PRINCIPAL_KIND_USER
+    email: "bob@example.com"
+    state: PRINCIPAL_STATE_DELETED
+  }
+  principals {
+    id: "usr_b_bob"
+    org_id: "org_b"
+    kind: PRINCIPAL_KIND_USER
+    email: "BOB@example.com"
+  }
+  grants {
+    id: "g_ann_old"
+    principal_id: "usr_a_ann_old"
+    role: "org_owner"
+    org_id: "org_a"
+  }
+  grants {
+    id: "g_ann"
+    principal_id: "usr_a_ann"
+    role: "cloud_collaborator"
+    cloud_id: "cld_a"
+  }
+  grants {
+    id: "g_bob_old"
+    principal_id: "usr_a_bob_old"
+    role: "org_owner"
+    org_id: "org_a"
+  }
+  grants {
+    id: "g_bob"
+    principal_id: "usr_b_bob"
+    role: "cloud_collaborator"
+    cloud_id: "cld_b"
+  }
+)pb";
+
+TEST(EmailResolutionTest, TheLivePrincipalHoldingAnEmailIsMeant) {
+  absl::StatusOr<v1::PolicySet> state =
+      ParsePolicySet(kReinvited, PolicyFormat::kText, "reinvited");
+  ASSERT_THAT(state, IsOk());
+  ASSERT_OK_AND_ASSIGN(auto engine, Engine::Create(*state));
+  // Same organization: the re-invited member, not the deleted owner.
+  EXPECT_THAT(CheckAt(*engine, "ann@example.com", "cloud.view", "cld_a"),
+              Decides(Reason::kGrant, "g_ann"));
+  EXPECT_THAT(CheckAt(*engine, "ANN@example.com", "cloud.delete", "cld_a"),
+              Decides(Reason::kInsufficientRole, ""));
+  // Another organization: the live member of globex, not acme's deleted
+  // owner; the email is not ambiguous.
+  EXPECT_THAT(CheckAt(*engine, "bob@example.com", "cloud.view", "cld_b"),
+              Decides(Reason::kGrant, "g_bob"));
+  EXPECT_THAT(CheckAt(*engine, "bob@example.com", "cloud.view", "cld_a"),
+              Decides(Reason::kCrossOrg, ""));
+  // Naming acme reaches the deleted principal, which holds nothing.
+  EXPECT_THAT(
+      CheckAt(*engine, "bob@example.com", "cloud.view", "cld_a", "org_a"),
+      Decides(Reason::kPrincipalDeleted, ""));
+}
+
 TEST_F(EngineTest, OrgThatDoesNotHoldTheEmailIsUnknownPrincipal) {
   EXPECT_THAT(
       CheckAt(*engine_, "kim@acme.com", "cloud.view", "cld_a", "globex"),
