@@ -67,6 +67,9 @@ struct Stats {
   int64_t states = 0;
   int64_t queries = 0;
   int64_t handle_checks = 0;
+  // Handle checks of principals with a scope summary, and without.
+  int64_t summarized = 0;
+  int64_t unsummarized = 0;
   int64_t stale_checks = 0;
   int failures = 0;
   std::array<int64_t, kNumReasons> reasons{};
@@ -205,16 +208,31 @@ void RunState(uint64_t seed, int64_t num_queries,
     if (problem.empty()) {
       if (pr.has_value() && pe.has_value() && rs.has_value()) {
         ++stats->handle_checks;
+        if (internal_access::State(engine)
+                .principals[pr->index()]
+                .summary_size != internal::kNoSummary) {
+          ++stats->summarized;
+        } else {
+          ++stats->unsummarized;
+        }
         by_handle = engine.Check(*pr, *pe, *rs, q.context);
-        // The per-grant implementation must agree with the role-mask one
-        // Check uses for small vocabularies.
-        const Decision generic = internal::Evaluate(
-            internal_access::State(engine), pr->index(), pe->index(),
-            rs->index(), q.context, engine.revision(),
-            internal::EvaluationPath::kGeneric);
+        // Check decides from the principal's scope summary where it has
+        // one; the role-mask scan and the per-grant implementation must
+        // agree with it.
+        auto evaluate = [&](internal::EvaluationPath path) {
+          return internal::Evaluate(internal_access::State(engine), pr->index(),
+                                    pe->index(), rs->index(), q.context,
+                                    engine.revision(), path);
+        };
+        const Decision scan = evaluate(internal::EvaluationPath::kScan);
+        const Decision generic = evaluate(internal::EvaluationPath::kGeneric);
         if (by_handle != actual) {
           std::ostringstream os;
           os << "the handle form disagrees: " << by_handle;
+          problem = os.str();
+        } else if (scan != actual) {
+          std::ostringstream os;
+          os << "the role-mask scan disagrees: " << scan;
           problem = os.str();
         } else if (generic != actual) {
           std::ostringstream os;
@@ -343,11 +361,14 @@ TEST(DifferentialTest, EngineEqualsReference) {
                     stats.reasons[r]);
   }
   std::printf(
-      "differential: %lld states, %lld queries (%lld also by handle, %lld "
-      "stale-handle checks) in %.2f s; base seed %llu\n  reasons:%s\n",
+      "differential: %lld states, %lld queries (%lld also by handle: %lld "
+      "with a scope summary, %lld without; %lld stale-handle checks) in "
+      "%.2f s; base seed %llu\n  reasons:%s\n",
       static_cast<long long>(stats.states),
       static_cast<long long>(stats.queries),
       static_cast<long long>(stats.handle_checks),
+      static_cast<long long>(stats.summarized),
+      static_cast<long long>(stats.unsummarized),
       static_cast<long long>(stats.stale_checks), seconds,
       static_cast<unsigned long long>(base), reasons.c_str());
 

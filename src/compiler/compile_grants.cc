@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -463,21 +464,76 @@ void Compiler::LayOutGrants() {
   for (uint32_t p = 0; p < num_principals; ++p) {
     PrincipalRec& rec = s.principals[p];
     rec.grants = span(p);
-    rec.first_group = GrantSpan{0, 0};
     rec.groups_begin = s.principal_groups.size();
-    bool first = true;
     for (const uint32_t* g = ClosureBegin(p); g != ClosureEnd(p); ++g) {
-      if (!subject_has_grants_[num_principals + *g]) continue;
-      if (first) {
-        rec.first_group = span(num_principals + *g);
-        first = false;
-      } else {
+      if (subject_has_grants_[num_principals + *g]) {
         s.principal_groups.push_back(span(num_principals + *g));
       }
     }
     rec.groups_end = s.principal_groups.size();
   }
   s.principal_groups.shrink_to_fit();
+  SummarizeScopes();
+}
+
+void Compiler::SummarizeScopes() {
+  CompiledState& s = *out_;
+  s.summary_scopes.clear();
+  s.summary_entries.clear();
+  s.summary_expires.clear();
+  // (scope, grant) of one principal's grants and its groups'.
+  std::vector<std::pair<uint32_t, uint32_t>> held;
+  for (PrincipalRec& rec : s.principals) {
+    rec.summary_begin = s.summary_scopes.size();
+    rec.summary_size = kNoSummary;
+    if (!s.mask_path || s.roles.size() > kMaxSummaryRoles) continue;
+    size_t total = rec.grants.end - rec.grants.begin;
+    for (uint32_t g = rec.groups_begin; g < rec.groups_end; ++g) {
+      total += s.principal_groups[g].end - s.principal_groups[g].begin;
+    }
+    if (total > kMaxSummaryGrants) continue;
+    held.clear();
+    auto add = [&](GrantSpan span) {
+      for (uint32_t i = span.begin; i < span.end; ++i) {
+        held.emplace_back(s.grants[i].scope, i);
+      }
+    };
+    add(rec.grants);
+    for (uint32_t g = rec.groups_begin; g < rec.groups_end; ++g) {
+      add(s.principal_groups[g]);
+    }
+    std::sort(held.begin(), held.end());
+    size_t scopes = 0;
+    for (size_t j = 0; j < held.size(); ++j) {
+      scopes += j == 0 || held[j].first != held[j - 1].first;
+    }
+    if (scopes > kMaxSummaryScopes) continue;
+    for (size_t j = 0; j < held.size(); ++j) {
+      const uint32_t i = held[j].second;
+      const GrantRec& g = s.grants[i];
+      if (j == 0 || held[j].first != held[j - 1].first) {
+        // The first of a scope's run has the least index.
+        s.summary_scopes.push_back(g.scope);
+        s.summary_entries.push_back(
+            ScopeEntry{0, i, g.id_offset, g.id_length, g.source, 0});
+      }
+      ScopeEntry& e = s.summary_entries.back();
+      e.roles |= uint32_t{1} << g.role;
+      if (g.flags & kExpiring) {
+        if ((e.flags & kEntryExpiring) == 0) {
+          e.flags |= kEntryExpiring;
+          s.summary_expires.emplace_back(s.summary_entries.size() - 1, kNever);
+        }
+        int64_t& first = s.summary_expires.back().second;
+        first = std::min(first, s.grant_expires[i]);
+      }
+    }
+    rec.summary_size = static_cast<uint8_t>(scopes);
+  }
+  s.summary_scopes.insert(s.summary_scopes.end(), kSummaryPadding, kNone);
+  s.summary_scopes.shrink_to_fit();
+  s.summary_entries.shrink_to_fit();
+  s.summary_expires.shrink_to_fit();
 }
 
 }  // namespace internal

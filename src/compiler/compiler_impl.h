@@ -103,6 +103,9 @@ class Compiler {
                                                        uint32_t scope) const;
   void CheckGrantInvariants();
   void LayOutGrants();
+  // Builds CompiledState::summary_scopes and summary_entries (LayOutGrants
+  // calls it last).
+  void SummarizeScopes();
 
   uint32_t SubjectOrg(uint32_t subject) const;
   // All groups containing the subject, transitively, ascending.

@@ -30,6 +30,18 @@ uint32_t CompiledState::SubjectOfGrant(uint32_t i) const {
 }
 CompiledState::~CompiledState() = default;
 
+int64_t CompiledState::SummaryExpires(uint32_t e) const {
+  const auto it =
+      std::lower_bound(summary_expires.begin(), summary_expires.end(), e,
+                       [](const std::pair<uint32_t, int64_t>& x, uint32_t v) {
+                         return x.first < v;
+                       });
+  // Every entry with kEntryExpiring is listed; fail closed all the same.
+  return it != summary_expires.end() && it->first == e
+             ? it->second
+             : std::numeric_limits<int64_t>::min();
+}
+
 size_t CompiledState::MemoryUsage() const {
   size_t bytes = sizeof(*this);
   bytes += profile.SpaceUsedLong();
@@ -44,8 +56,10 @@ size_t CompiledState::MemoryUsage() const {
   bytes += VectorBytes(principals) + principal_ids.MemoryUsage() +
            principal_emails.MemoryUsage() + MapBytes(email_index) +
            VectorBytes(next_same_email) + VectorBytes(principal_groups) +
-           group_ids.MemoryUsage() + VectorBytes(parents_begin) +
-           VectorBytes(parents) + MapBytes(id_index);
+           VectorBytes(summary_scopes) + VectorBytes(summary_entries) +
+           VectorBytes(summary_expires) + group_ids.MemoryUsage() +
+           VectorBytes(parents_begin) + VectorBytes(parents) +
+           MapBytes(id_index);
   bytes += VectorBytes(grants) + VectorBytes(grant_scopes) +
            VectorBytes(subject_grants_begin) + grant_ids.MemoryUsage() +
            VectorBytes(grant_expires);

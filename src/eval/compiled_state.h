@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -82,16 +83,19 @@ struct GrantSpan {
 struct PrincipalRec {
   uint32_t org;      // node index
   GrantSpan grants;  // the principal's own grants
-  // The grants of the first of the principal's groups that hold grants
-  // (empty if none), inline: most principals are in at most one such group,
-  // and Check then reads no other table to find its grants.
-  GrantSpan first_group;
-  // The grants of the other groups: [groups_begin, groups_end) in
-  // CompiledState::principal_groups.
+  // The principal's scope summary (see ScopeEntry): entries
+  // [summary_begin, summary_begin + summary_size) of
+  // CompiledState::summary_scopes and summary_entries, or none if
+  // summary_size is kNoSummary.
+  uint32_t summary_begin;
+  uint32_t unused = 0;
+  // The grants of the principal's groups that hold grants:
+  // [groups_begin, groups_end) in CompiledState::principal_groups.
   uint32_t groups_begin;
   uint32_t groups_end;
   uint8_t kind;   // v1::PrincipalKind
   uint8_t state;  // v1::PrincipalState (UNSPECIFIED normalized to ACTIVE)
+  uint8_t summary_size;
 };
 static_assert(sizeof(PrincipalRec) == 32, "PrincipalRec is hot: keep it small");
 
@@ -108,6 +112,42 @@ struct PermissionMasks {
   uint64_t cap_blocks = 0;           // deny roles whose cap role lacks it
   bool member_has = false;           // the member role holds it
 };
+
+// A principal's scope summary: one entry per scope on which the principal or
+// one of its groups holds a grant, built when the snapshot has at most
+// kMaxSummaryRoles roles and those grants are few (kMaxSummaryGrants grants
+// on at most kMaxSummaryScopes scopes). Check then finds the roles a
+// principal holds at each level of a request's path with one comparison of
+// the summary's scopes with the path, and usually reads no grant to decide.
+inline constexpr uint8_t kNoSummary = 0xff;
+inline constexpr uint32_t kMaxSummaryScopes = 16;
+inline constexpr uint32_t kMaxSummaryGrants = 64;
+inline constexpr size_t kMaxSummaryRoles = 32;
+// Entries of CompiledState::summary_scopes past the last summary, so that
+// the reads of a summary (eight or sixteen scopes) stay inside the array.
+inline constexpr size_t kSummaryPadding = 16;
+
+enum ScopeEntryFlags : uint8_t {
+  // Some grant at this scope expires, the first at
+  // CompiledState::SummaryExpires(entry). Until then the entry holds; after
+  // it Check evaluates the principal's grants one by one (EvaluateMasks).
+  kEntryExpiring = 1,
+};
+
+// 16 bytes: four to a cache line.
+struct ScopeEntry {
+  uint32_t roles;  // bit r: some grant at this scope has role r
+  // The least grant at this scope (by subject rank, then grant id: the least
+  // index), which decides whenever every role of `roles` qualifies; and what
+  // a decision shows of it (GrantRec::id_offset, id_length and source), so
+  // that Check reads no grant record then.
+  uint32_t least;
+  uint32_t id_offset;
+  uint16_t id_length;
+  uint8_t source;
+  uint8_t flags;  // ScopeEntryFlags
+};
+static_assert(sizeof(ScopeEntry) == 16, "ScopeEntry is hot: keep it small");
 
 enum GrantFlags : uint8_t {
   kExpiring = 1,  // the expiry is CompiledState::grant_expires[i]
@@ -212,8 +252,18 @@ struct CompiledState {
       email_index;
   std::vector<uint32_t> next_same_email;
   // The grants of each principal's groups that hold grants, transitive, in
-  // group id order, except the first (PrincipalRec::first_group).
+  // group id order.
   HugeVector<GrantSpan> principal_groups;
+  // Scope summaries (see ScopeEntry), every principal's in turn: the scopes,
+  // then kSummaryPadding entries of kNone, and the entries of the same index.
+  HugeVector<uint32_t> summary_scopes;
+  HugeVector<ScopeEntry> summary_entries;
+  // (entry, Unix nanoseconds of the first expiry among its grants) for the
+  // entries with kEntryExpiring, by entry.
+  std::vector<std::pair<uint32_t, int64_t>> summary_expires;
+
+  // The first expiry among the grants of summary entry e (kEntryExpiring).
+  int64_t SummaryExpires(uint32_t e) const;
   StringTable group_ids;  // group g is subject principals.size() + g
   // Direct parents of each subject (groups containing it), for Explain.
   std::vector<uint32_t> parents_begin;  // subjects + 1

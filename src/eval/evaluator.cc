@@ -42,12 +42,17 @@ class LazyNow {
   // Whether grant i of `s` is live now.
   bool Live(const CompiledState& s, uint32_t i) {
     if ((s.grants[i].flags & kExpiring) == 0) return true;
+    return Before(s.grant_expires[i]);
+  }
+
+  // Whether now is before `t` (Unix nanoseconds).
+  bool Before(int64_t t) {
     if (!have_) {
       now_ = ToUnixNanosSaturated(context_.now.has_value() ? *context_.now
                                                            : clock_->Now());
       have_ = true;
     }
-    return now_ < s.grant_expires[i];
+    return now_ < t;
   }
 
  private:
@@ -145,8 +150,6 @@ ARBITER_ALWAYS_INLINE inline void ForEachSubjectPathGrant(
     const CompiledState& s, const PrincipalRec& p, const PathScopes& on,
     Visit&& visit) {
   ForEachPathGrant(s, p.grants, on, visit);
-  if (p.first_group.begin == p.first_group.end) return;  // in no group
-  ForEachPathGrant(s, p.first_group, on, visit);
   for (uint32_t g = p.groups_begin; g < p.groups_end; ++g) {
     ForEachPathGrant(s, s.principal_groups[g], on, visit);
   }
@@ -201,42 +204,18 @@ std::pair<uint32_t, uint32_t> GrantRange(const CompiledState& s,
 
 namespace {
 
-// Steps 7-10 with role masks: one pass ORs the roles of the live grants on
-// the path into one mask per level, remembering the first grant of each
-// role; the decision is taken on the masks. Equivalent to EvaluateGeneric
-// (the differential tests hold both to the reference).
-Decision EvaluateMasks(const CompiledState& s, uint32_t p, uint32_t k,
-                       uint32_t r, const Node& node, int top, LazyNow& now,
-                       uint64_t revision) {
-  const PrincipalRec& principal = s.principals[p];
-  const uint32_t* path = node.path;
-  uint64_t at[3] = {0, 0, 0};
-  // first[level][role]: the first live grant of `role` seen at `level`, which
-  // is the least one (the visiting order is subject rank, then grant id).
-  // Only entries whose bit is set in at[level] are written or read.
-  uint32_t first[3][64];
-  for (uint32_t g = principal.groups_begin; g < principal.groups_end; ++g) {
-    __builtin_prefetch(s.grant_scopes.data() + s.principal_groups[g].begin);
-  }
-  ForEachSubjectPathGrant(s, principal, MakePathScopes(path, top),
-                          [&](uint32_t i, int level) ARBITER_ALWAYS_INLINE {
-                            const GrantRec& g = s.grants[i];
-                            const uint64_t bit = uint64_t{1} << g.role;
-                            if ((at[level] & bit) == 0 && now.Live(s, i)) {
-                              at[level] |= bit;
-                              first[level][g.role] = i;
-                            }
-                          });
-  // The least grant at `level` whose role is in `mask`. Grant indices
-  // follow the least-first order within a level.
-  auto least = [&](int level, uint64_t mask) {
-    uint32_t best = kNone;
-    for (uint64_t m = at[level] & mask; m != 0; m &= m - 1) {
-      best = std::min(best, first[level][__builtin_ctzll(m)]);
-    }
-    return best;
-  };
-
+// Steps 7-10 on role masks. at[level] holds the roles of the principal's
+// live grants at path[level] (its own and its groups'); decide(reason,
+// level, mask) returns the decision for `reason` whose grant is the least
+// such grant at `level` with a role in `mask`, and is called only when
+// at[level] & mask is not 0. EvaluateMasks and EvaluateSummary decide here;
+// EvaluateGeneric is the same procedure grant by grant (the differential
+// tests hold all three to the reference).
+template <typename Decide>
+ARBITER_ALWAYS_INLINE inline Decision DecideOnMasks(
+    const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
+    const Node& node, int top, const uint64_t (&at)[3], Decide&& decide,
+    uint64_t revision) {
   const PermissionMasks& m = s.permission_masks[k];
   const uint64_t all = at[0] | at[1] | at[2];
   const uint64_t held = all & ~s.deny_roles;
@@ -287,8 +266,7 @@ Decision EvaluateMasks(const CompiledState& s, uint32_t p, uint32_t k,
     } else if (m.member_has) {
       reason = Reason::kOrgMember;
     } else if (caps != 0 && (at[kCloudLevel] & (implied | implied_own))) {
-      return WithGrant(s, Reason::kDenyRole,
-                       least(MostSpecificLevel(at, caps), caps), revision);
+      return decide(Reason::kDenyRole, MostSpecificLevel(at, caps), caps);
     } else if (project_anchor && (at[kProjectLevel] & ~s.deny_roles) == 0 &&
                (at[kCloudLevel] & s.implying_roles[pub]) == 0) {
       return MakeDecision(Reason::kNoProjectGrant, revision);
@@ -305,7 +283,158 @@ Decision EvaluateMasks(const CompiledState& s, uint32_t p, uint32_t k,
     reason = Reason::kDenyRole, mask = deny;
   }
   if (level < 0) return MakeDecision(reason, revision);
-  return WithGrant(s, reason, least(level, mask), revision);
+  return decide(reason, level, mask);
+}
+
+// The role-mask scan: one pass ORs the roles of the live grants on the path
+// into one mask per level, remembering the first grant of each role.
+Decision EvaluateMasks(const CompiledState& s, uint32_t p, uint32_t k,
+                       uint32_t r, const Node& node, int top, LazyNow& now,
+                       uint64_t revision) {
+  const PrincipalRec& principal = s.principals[p];
+  uint64_t at[3] = {0, 0, 0};
+  // first[level][role]: the first live grant of `role` seen at `level`, which
+  // is the least one (the visiting order is subject rank, then grant id).
+  // Only entries whose bit is set in at[level] are written or read.
+  uint32_t first[3][64];
+  for (uint32_t g = principal.groups_begin; g < principal.groups_end; ++g) {
+    __builtin_prefetch(s.grant_scopes.data() + s.principal_groups[g].begin);
+  }
+  ForEachSubjectPathGrant(s, principal, MakePathScopes(node.path, top),
+                          [&](uint32_t i, int level) ARBITER_ALWAYS_INLINE {
+                            const GrantRec& g = s.grants[i];
+                            const uint64_t bit = uint64_t{1} << g.role;
+                            if ((at[level] & bit) == 0 && now.Live(s, i)) {
+                              at[level] |= bit;
+                              first[level][g.role] = i;
+                            }
+                          });
+  // Grant indices follow the least-first order within a level.
+  auto decide = [&](Reason reason, int level, uint64_t mask) {
+    uint32_t least = kNone;
+    for (uint64_t m = at[level] & mask; m != 0; m &= m - 1) {
+      least = std::min(least, first[level][__builtin_ctzll(m)]);
+    }
+    return WithGrant(s, reason, least, revision);
+  };
+  return DecideOnMasks(s, p, k, r, node, top, at, decide, revision);
+}
+
+// The least grant of principal `p` (or of its groups) at `scope` whose role
+// is in `mask`, kNone if none. Grant indices follow (subject rank, grant id)
+// at one scope, so the least index is the least grant.
+uint32_t LeastGrantAt(const CompiledState& s, const PrincipalRec& p,
+                      uint32_t scope, uint64_t mask) {
+  uint32_t best = kNone;
+  auto visit = [&](GrantSpan span) {
+    const GrantSpan r = ScopeSpan(s, span, scope);
+    for (uint32_t i = r.begin; i < r.end; ++i) {
+      if ((mask >> s.grants[i].role) & 1) {
+        best = std::min(best, i);
+        return;  // ranges are in index order
+      }
+    }
+  };
+  visit(p.grants);
+  for (uint32_t g = p.groups_begin; g < p.groups_end; ++g) {
+    visit(s.principal_groups[g]);
+  }
+  return best;
+}
+
+// For each of the three keys, bit j set where scopes[j] is the key, for
+// j < n <= kMaxSummaryScopes. Reads eight scopes, or sixteen if n > 8,
+// whatever n (the array is padded, see kSummaryPadding: a loop on n
+// mispredicts more) and masks off the tail.
+ARBITER_ALWAYS_INLINE inline void MatchSummary(const uint32_t* scopes,
+                                               uint32_t n,
+                                               const uint32_t (&key)[3],
+                                               uint32_t (&bits)[3]) {
+  bits[0] = bits[1] = bits[2] = 0;
+#if defined(ARBITER_SSE2_SCAN)
+  const __m128i k0 = _mm_set1_epi32(static_cast<int>(key[0]));
+  const __m128i k1 = _mm_set1_epi32(static_cast<int>(key[1]));
+  const __m128i k2 = _mm_set1_epi32(static_cast<int>(key[2]));
+  auto four = [&](uint32_t j) ARBITER_ALWAYS_INLINE {
+    const __m128i v =
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(scopes + j));
+    auto mask = [&](__m128i eq) ARBITER_ALWAYS_INLINE {
+      return static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(eq))) << j;
+    };
+    bits[0] |= mask(_mm_cmpeq_epi32(v, k0));
+    bits[1] |= mask(_mm_cmpeq_epi32(v, k1));
+    bits[2] |= mask(_mm_cmpeq_epi32(v, k2));
+  };
+  four(0);
+  four(4);
+  if (n > 8) {
+    four(8);
+    four(12);
+  }
+#else
+  for (uint32_t j = 0; j < n; ++j) {
+    for (int l = 0; l < 3; ++l) {
+      bits[l] |= static_cast<uint32_t>(scopes[j] == key[l]) << j;
+    }
+  }
+#endif
+  const uint32_t tail = (uint32_t{1} << n) - 1;  // n <= 16: no overflow
+  bits[0] &= tail;
+  bits[1] &= tail;
+  bits[2] &= tail;
+}
+
+// Steps 7-10 from the principal's scope summary. Falls back to the scan
+// where a grant on the path has expired.
+Decision EvaluateSummary(const CompiledState& s, uint32_t p, uint32_t k,
+                         uint32_t r, const Node& node, int top, LazyNow& now,
+                         uint64_t revision) {
+  const PrincipalRec& principal = s.principals[p];
+  const uint32_t key[3] = {node.path[0], top >= 1 ? node.path[1] : kNone,
+                           top >= 2 ? node.path[2] : kNone};
+  uint32_t bits[3];
+  MatchSummary(s.summary_scopes.data() + principal.summary_begin,
+               principal.summary_size, key, bits);
+  // A scope appears once in a summary: each level matches one entry or none.
+  const ScopeEntry* base = s.summary_entries.data() + principal.summary_begin;
+  const ScopeEntry* entry[3] = {nullptr, nullptr, nullptr};
+  uint64_t at[3] = {0, 0, 0};
+  uint32_t flags = 0;
+  for (int l = 0; l < 3; ++l) {
+    if (bits[l] != 0) {
+      entry[l] = base + __builtin_ctz(bits[l]);
+      at[l] = entry[l]->roles;
+      flags |= entry[l]->flags;
+    }
+  }
+  if (flags & kEntryExpiring) {
+    for (int l = 0; l < 3; ++l) {
+      if (entry[l] != nullptr && (entry[l]->flags & kEntryExpiring) &&
+          !now.Before(s.SummaryExpires(
+              static_cast<uint32_t>(entry[l] - s.summary_entries.data())))) {
+        return EvaluateMasks(s, p, k, r, node, top, now, revision);
+      }
+    }
+  }
+  auto decide = [&](Reason reason, int level, uint64_t mask) {
+    const ScopeEntry& e = *entry[level];
+    if ((e.roles & ~mask) != 0) {
+      return WithGrant(s, reason, LeastGrantAt(s, principal, key[level], mask),
+                       revision);
+    }
+    if (e.id_length == kLongGrantId) {
+      return WithGrant(s, reason, e.least, revision);
+    }
+    // Every grant at this scope qualifies: the entry's least one decides,
+    // and the entry has what the decision shows of it.
+    Decision d = MakeDecision(reason, revision);
+    d.grant_index = e.least;
+    d.grant_id =
+        absl::string_view(s.grant_ids.data() + e.id_offset, e.id_length);
+    d.source = static_cast<GrantSource>(e.source);
+    return d;
+  };
+  return DecideOnMasks(s, p, k, r, node, top, at, decide, revision);
 }
 
 Decision EvaluateGeneric(const CompiledState& s, uint32_t p, uint32_t k,
@@ -443,17 +572,20 @@ Decision Evaluate(const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
   const PrincipalRec& principal = s.principals[p];
   const Node& node = s.nodes[r];
   const PermissionRec& perm = s.permissions[k];
-  // Start the loads of steps 7-10 while steps 2-6 run: the scopes of the
-  // principal's grants and of its first group's (compared first), their
-  // first records and its other groups' spans are the next cache misses.
-  // (For a principal in no group the first-group prefetches touch entry 0:
-  // cheaper than a branch on the record just loaded.)
-  __builtin_prefetch(s.grant_scopes.data() + principal.grants.begin);
-  __builtin_prefetch(s.grant_scopes.data() + principal.first_group.begin);
-  __builtin_prefetch(s.grants.data() + principal.grants.begin);
-  __builtin_prefetch(s.grants.data() + principal.first_group.begin);
-  if (principal.groups_begin != principal.groups_end) {
-    __builtin_prefetch(s.principal_groups.data() + principal.groups_begin);
+  // Start the loads of steps 7-10 while steps 2-6 run: the principal's
+  // scope summary, or else the scopes and first records of its grants and
+  // its groups' spans, are the next cache misses.
+  const bool summary = principal.summary_size != kNoSummary &&
+                       evaluation == EvaluationPath::kAuto;
+  if (summary) {
+    __builtin_prefetch(s.summary_scopes.data() + principal.summary_begin);
+    __builtin_prefetch(s.summary_entries.data() + principal.summary_begin);
+  } else {
+    __builtin_prefetch(s.grant_scopes.data() + principal.grants.begin);
+    __builtin_prefetch(s.grants.data() + principal.grants.begin);
+    if (principal.groups_begin != principal.groups_end) {
+      __builtin_prefetch(s.principal_groups.data() + principal.groups_begin);
+    }
   }
 
   // Steps 2-6: identity and request shape.
@@ -483,7 +615,9 @@ Decision Evaluate(const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
   const Clock* clock =
       s.options.clock ? s.options.clock.get() : &Clock::System();
   LazyNow now(context, clock);
-  if (s.mask_path && evaluation == EvaluationPath::kAuto) {
+  // Summaries exist only with role masks (mask_path).
+  if (summary) return EvaluateSummary(s, p, k, r, node, top, now, revision);
+  if (s.mask_path && evaluation != EvaluationPath::kGeneric) {
     return EvaluateMasks(s, p, k, r, node, top, now, revision);
   }
   return EvaluateGeneric(s, p, k, r, node, top, now, revision);

@@ -14,10 +14,12 @@
 namespace arbiter {
 namespace internal {
 
-// Which implementation of steps 7-10 to use. kAuto takes the role-mask path
-// when the snapshot has at most 64 roles; kGeneric forces the per-grant path
-// (tests hold the two to each other).
-enum class EvaluationPath { kAuto, kGeneric };
+// Which implementation of steps 7-10 to use. kAuto decides on role masks
+// when the snapshot has at most 64 roles: from the principal's scope summary
+// where it has one and it holds no expiring grant on the path, else by
+// scanning its grants. kScan forces the scan (role masks still), kGeneric
+// the per-grant path without masks. Tests hold the three to each other.
+enum class EvaluationPath { kAuto, kScan, kGeneric };
 
 // Decides for valid indices (callers check bounds). `revision` is copied into
 // the decision.
