@@ -1,4 +1,4 @@
-// Scope summaries (CompiledState::summary_scopes/summary_entries): Check
+// Scope summaries (CompiledState::summary_lines/summary_entries): Check
 // decides from a principal's summary where it has one. These cases pin the
 // summary's edges: several roles at one scope, grants of groups at the same
 // scope, expiring grants before and after their expiry, ids too long for an

@@ -478,15 +478,22 @@ void Compiler::LayOutGrants() {
 
 void Compiler::SummarizeScopes() {
   CompiledState& s = *out_;
-  s.summary_scopes.clear();
+  s.summary_lines.clear();
   s.summary_entries.clear();
   s.summary_expires.clear();
+  const bool summarize = s.mask_path && s.roles.size() <= kMaxSummaryRoles;
+  if (summarize) {
+    SummaryLine empty;
+    std::fill(std::begin(empty.scopes), std::end(empty.scopes), kNone);
+    s.summary_lines.assign(s.principals.size(), empty);
+  }
   // (scope, grant) of one principal's grants and its groups'.
   std::vector<std::pair<uint32_t, uint32_t>> held;
-  for (PrincipalRec& rec : s.principals) {
-    rec.summary_begin = s.summary_scopes.size();
+  for (size_t p = 0; p < s.principals.size(); ++p) {
+    PrincipalRec& rec = s.principals[p];
+    rec.summary_begin = s.summary_entries.size();
     rec.summary_size = kNoSummary;
-    if (!s.mask_path || s.roles.size() > kMaxSummaryRoles) continue;
+    if (!summarize) continue;
     size_t total = rec.grants.end - rec.grants.begin;
     for (uint32_t g = rec.groups_begin; g < rec.groups_end; ++g) {
       total += s.principal_groups[g].end - s.principal_groups[g].begin;
@@ -513,7 +520,8 @@ void Compiler::SummarizeScopes() {
       const GrantRec& g = s.grants[i];
       if (j == 0 || held[j].first != held[j - 1].first) {
         // The first of a scope's run has the least index.
-        s.summary_scopes.push_back(g.scope);
+        s.summary_lines[p]
+            .scopes[s.summary_entries.size() - rec.summary_begin] = g.scope;
         s.summary_entries.push_back(
             ScopeEntry{0, i, g.id_offset, g.id_length, g.source, 0});
       }
@@ -530,8 +538,6 @@ void Compiler::SummarizeScopes() {
     }
     rec.summary_size = static_cast<uint8_t>(scopes);
   }
-  s.summary_scopes.insert(s.summary_scopes.end(), kSummaryPadding, kNone);
-  s.summary_scopes.shrink_to_fit();
   s.summary_entries.shrink_to_fit();
   s.summary_expires.shrink_to_fit();
 }

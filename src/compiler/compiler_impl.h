@@ -103,7 +103,7 @@ class Compiler {
                                                        uint32_t scope) const;
   void CheckGrantInvariants();
   void LayOutGrants();
-  // Builds CompiledState::summary_scopes and summary_entries (LayOutGrants
+  // Builds CompiledState::summary_lines and summary_entries (LayOutGrants
   // calls it last).
   void SummarizeScopes();
 

@@ -83,10 +83,10 @@ struct GrantSpan {
 struct PrincipalRec {
   uint32_t org;      // node index
   GrantSpan grants;  // the principal's own grants
-  // The principal's scope summary (see ScopeEntry): entries
-  // [summary_begin, summary_begin + summary_size) of
-  // CompiledState::summary_scopes and summary_entries, or none if
-  // summary_size is kNoSummary.
+  // The principal's scope summary (see ScopeEntry): the first summary_size
+  // scopes of CompiledState::summary_lines[principal] and entries
+  // [summary_begin, summary_begin + summary_size) of summary_entries, or none
+  // if summary_size is kNoSummary.
   uint32_t summary_begin;
   uint32_t unused = 0;
   // The grants of the principal's groups that hold grants:
@@ -117,15 +117,21 @@ struct PermissionMasks {
 // one of its groups holds a grant, built when the snapshot has at most
 // kMaxSummaryRoles roles and those grants are few (kMaxSummaryGrants grants
 // on at most kMaxSummaryScopes scopes). Check then finds the roles a
-// principal holds at each level of a request's path with one comparison of
-// the summary's scopes with the path, and usually reads no grant to decide.
+// principal holds at each level of a request's path by comparing the
+// summary's scopes, one cache line at the principal's index, with the path,
+// and usually reads no grant to decide.
 inline constexpr uint8_t kNoSummary = 0xff;
 inline constexpr uint32_t kMaxSummaryScopes = 16;
 inline constexpr uint32_t kMaxSummaryGrants = 64;
 inline constexpr size_t kMaxSummaryRoles = 32;
-// Entries of CompiledState::summary_scopes past the last summary, so that
-// the reads of a summary (eight or sixteen scopes) stay inside the array.
-inline constexpr size_t kSummaryPadding = 16;
+
+// The scopes of one principal's summary, kNone past the last: one cache
+// line, found from the principal's index alone, so that Check loads it
+// together with the principal's record rather than after it.
+struct alignas(64) SummaryLine {
+  uint32_t scopes[kMaxSummaryScopes];
+};
+static_assert(sizeof(SummaryLine) == 64, "SummaryLine is one cache line");
 
 enum ScopeEntryFlags : uint8_t {
   // Some grant at this scope expires, the first at
@@ -254,9 +260,9 @@ struct CompiledState {
   // The grants of each principal's groups that hold grants, transitive, in
   // group id order.
   HugeVector<GrantSpan> principal_groups;
-  // Scope summaries (see ScopeEntry), every principal's in turn: the scopes,
-  // then kSummaryPadding entries of kNone, and the entries of the same index.
-  HugeVector<uint32_t> summary_scopes;
+  // Scope summaries (see ScopeEntry): a line of scopes per principal, and
+  // the entries of every principal in turn.
+  HugeVector<SummaryLine> summary_lines;
   HugeVector<ScopeEntry> summary_entries;
   // (entry, Unix nanoseconds of the first expiry among its grants) for the
   // entries with kEntryExpiring, by entry.

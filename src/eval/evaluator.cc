@@ -342,42 +342,36 @@ uint32_t LeastGrantAt(const CompiledState& s, const PrincipalRec& p,
   return best;
 }
 
-// For each of the three keys, bit j set where scopes[j] is the key, for
-// j < n <= kMaxSummaryScopes. Reads eight scopes, or sixteen if n > 8,
-// whatever n (the array is padded, see kSummaryPadding: a loop on n
-// mispredicts more) and masks off the tail.
-ARBITER_ALWAYS_INLINE inline void MatchSummary(const uint32_t* scopes,
+// For each of the three keys, bit j set where line.scopes[j] is the key, for
+// j < n <= kMaxSummaryScopes. Compares the whole line (kNone past n; a
+// branch on n costs more) and masks off the tail.
+ARBITER_ALWAYS_INLINE inline void MatchSummary(const SummaryLine& line,
                                                uint32_t n,
                                                const uint32_t (&key)[3],
                                                uint32_t (&bits)[3]) {
   bits[0] = bits[1] = bits[2] = 0;
 #if defined(ARBITER_SSE2_SCAN)
-  const __m128i k0 = _mm_set1_epi32(static_cast<int>(key[0]));
-  const __m128i k1 = _mm_set1_epi32(static_cast<int>(key[1]));
-  const __m128i k2 = _mm_set1_epi32(static_cast<int>(key[2]));
-  auto four = [&](uint32_t j) ARBITER_ALWAYS_INLINE {
-    const __m128i v =
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(scopes + j));
-    auto mask = [&](__m128i eq) ARBITER_ALWAYS_INLINE {
-      return static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(eq))) << j;
-    };
-    bits[0] |= mask(_mm_cmpeq_epi32(v, k0));
-    bits[1] |= mask(_mm_cmpeq_epi32(v, k1));
-    bits[2] |= mask(_mm_cmpeq_epi32(v, k2));
-  };
-  four(0);
-  four(4);
-  if (n > 8) {
-    four(8);
-    four(12);
+  const __m128i* v = reinterpret_cast<const __m128i*>(line.scopes);
+  const __m128i v0 = _mm_load_si128(v), v1 = _mm_load_si128(v + 1),
+                v2 = _mm_load_si128(v + 2), v3 = _mm_load_si128(v + 3);
+  // Sixteen 32-bit compares narrowed to sixteen bytes (saturating packs
+  // keep 0 and -1), then one movemask.
+  for (int l = 0; l < 3; ++l) {
+    const __m128i kl = _mm_set1_epi32(static_cast<int>(key[l]));
+    const __m128i lo =
+        _mm_packs_epi32(_mm_cmpeq_epi32(v0, kl), _mm_cmpeq_epi32(v1, kl));
+    const __m128i hi =
+        _mm_packs_epi32(_mm_cmpeq_epi32(v2, kl), _mm_cmpeq_epi32(v3, kl));
+    bits[l] = static_cast<uint32_t>(_mm_movemask_epi8(_mm_packs_epi16(lo, hi)));
   }
 #else
   for (uint32_t j = 0; j < n; ++j) {
     for (int l = 0; l < 3; ++l) {
-      bits[l] |= static_cast<uint32_t>(scopes[j] == key[l]) << j;
+      bits[l] |= static_cast<uint32_t>(line.scopes[j] == key[l]) << j;
     }
   }
 #endif
+  // kNone keys (levels above the permission's) match the unused scopes.
   const uint32_t tail = (uint32_t{1} << n) - 1;  // n <= 16: no overflow
   bits[0] &= tail;
   bits[1] &= tail;
@@ -393,8 +387,7 @@ Decision EvaluateSummary(const CompiledState& s, uint32_t p, uint32_t k,
   const uint32_t key[3] = {node.path[0], top >= 1 ? node.path[1] : kNone,
                            top >= 2 ? node.path[2] : kNone};
   uint32_t bits[3];
-  MatchSummary(s.summary_scopes.data() + principal.summary_begin,
-               principal.summary_size, key, bits);
+  MatchSummary(s.summary_lines[p], principal.summary_size, key, bits);
   // A scope appears once in a summary: each level matches one entry or none.
   const ScopeEntry* base = s.summary_entries.data() + principal.summary_begin;
   const ScopeEntry* entry[3] = {nullptr, nullptr, nullptr};
@@ -569,16 +562,19 @@ Decision EvaluateGeneric(const CompiledState& s, uint32_t p, uint32_t k,
 Decision Evaluate(const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
                   const RequestContext& context, uint64_t revision,
                   EvaluationPath evaluation) noexcept {
+  // The principal's summary line is found from its index: start its load
+  // with the record's (a wasted line for the few without a summary). There
+  // are no lines when the snapshot has no summaries.
+  if (!s.summary_lines.empty()) __builtin_prefetch(&s.summary_lines[p]);
   const PrincipalRec& principal = s.principals[p];
   const Node& node = s.nodes[r];
   const PermissionRec& perm = s.permissions[k];
   // Start the loads of steps 7-10 while steps 2-6 run: the principal's
-  // scope summary, or else the scopes and first records of its grants and
+  // summary entries, or else the scopes and first records of its grants and
   // its groups' spans, are the next cache misses.
   const bool summary = principal.summary_size != kNoSummary &&
                        evaluation == EvaluationPath::kAuto;
   if (summary) {
-    __builtin_prefetch(s.summary_scopes.data() + principal.summary_begin);
     __builtin_prefetch(s.summary_entries.data() + principal.summary_begin);
   } else {
     __builtin_prefetch(s.grant_scopes.data() + principal.grants.begin);
