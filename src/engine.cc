@@ -47,23 +47,8 @@ std::vector<absl::Status> Engine::Validate(const v1::PolicySet& state,
   return diag.TakeErrors();
 }
 
-Decision Engine::Check(PrincipalRef principal, PermissionRef permission,
-                       ResourceRef resource,
-                       const RequestContext& context) const noexcept {
-  const internal::CompiledState& s = *state_;
-  if (principal.tag_ != tag_ || permission.tag_ != tag_ ||
-      resource.tag_ != tag_) {
-    return internal::MakeDecision(Reason::kStaleReference, revision_);
-  }
-  // Handles of this Engine are in range by construction; stay defensive.
-  if (principal.index_ >= s.principals.size() ||
-      permission.index_ >= s.permissions.size() ||
-      resource.index_ >= s.nodes.size()) {
-    return internal::MakeDecision(Reason::kInternalError, revision_);
-  }
-  return internal::Evaluate(s, principal.index_, permission.index_,
-                            resource.index_, context, revision_);
-}
+// Engine::Check(PrincipalRef, PermissionRef, ResourceRef, ...) is defined in
+// src/eval/evaluator.cc, where the evaluation inlines into it.
 
 Decision Engine::Check(const AccessRequest& request) const noexcept {
   const internal::CompiledState& s = *state_;

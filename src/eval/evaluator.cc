@@ -12,6 +12,7 @@
 
 #include "absl/time/time.h"
 #include "arbiter/clock.h"
+#include "arbiter/engine.h"
 #include "arbiter/v1/principal.pb.h"
 #include "src/internal/time_util.h"
 
@@ -559,9 +560,13 @@ Decision EvaluateGeneric(const CompiledState& s, uint32_t p, uint32_t k,
 
 }  // namespace
 
-Decision Evaluate(const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
-                  const RequestContext& context, uint64_t revision,
-                  EvaluationPath evaluation) noexcept {
+namespace {
+
+// Evaluate's body, inlined into Engine::Check (below) as well.
+ARBITER_ALWAYS_INLINE inline Decision EvaluateInline(
+    const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
+    const RequestContext& context, uint64_t revision,
+    EvaluationPath evaluation) {
   // The principal's summary line is found from its index: start its load
   // with the record's (a wasted line for the few without a summary). There
   // are no lines when the snapshot has no summaries.
@@ -619,5 +624,35 @@ Decision Evaluate(const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
   return EvaluateGeneric(s, p, k, r, node, top, now, revision);
 }
 
+}  // namespace
+
+Decision Evaluate(const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
+                  const RequestContext& context, uint64_t revision,
+                  EvaluationPath evaluation) noexcept {
+  return EvaluateInline(s, p, k, r, context, revision, evaluation);
+}
+
 }  // namespace internal
+
+// Defined here rather than in src/engine.cc so that the evaluation inlines
+// into it: Check by handles is the hot path.
+Decision Engine::Check(PrincipalRef principal, PermissionRef permission,
+                       ResourceRef resource,
+                       const RequestContext& context) const noexcept {
+  const internal::CompiledState& s = *state_;
+  if (principal.tag_ != tag_ || permission.tag_ != tag_ ||
+      resource.tag_ != tag_) {
+    return internal::MakeDecision(Reason::kStaleReference, revision_);
+  }
+  // Handles of this Engine are in range by construction; stay defensive.
+  if (principal.index_ >= s.principals.size() ||
+      permission.index_ >= s.permissions.size() ||
+      resource.index_ >= s.nodes.size()) {
+    return internal::MakeDecision(Reason::kInternalError, revision_);
+  }
+  return internal::EvaluateInline(s, principal.index_, permission.index_,
+                                  resource.index_, context, revision_,
+                                  internal::EvaluationPath::kAuto);
+}
+
 }  // namespace arbiter
