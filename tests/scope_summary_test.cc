@@ -1,10 +1,10 @@
-// Scope summaries (CompiledState::summary_lines/summary_entries): Check
-// decides from a principal's summary where it has one. These cases pin the
-// summary's edges: several roles at one scope, grants of groups at the same
-// scope, expiring grants before and after their expiry, ids too long for an
-// entry, and snapshots or principals that get no summary. Each request is
-// also evaluated by the role-mask scan and the per-grant path, which must
-// agree with Check.
+// Scope summaries (PrincipalRec::tags, CompiledState::summary_entries):
+// Check decides from a principal's summary where it has one. These cases pin
+// the summary's edges: several roles at one scope, grants of groups at the
+// same scope, expiring grants before and after their expiry, ids too long for
+// an entry, scopes whose 16-bit tags collide, and snapshots or principals
+// that get no summary. Each request is also evaluated by the role-mask scan
+// and the per-grant path, which must agree with Check.
 
 #include <memory>
 #include <string>
@@ -305,6 +305,75 @@ TEST(ScopeSummaryLimitsTest, APrincipalWithManyScopesIsScanned) {
               Decides(Reason::kGrant, "g_two_1019", GrantSource::kDirect));
   EXPECT_THAT(CheckAt(*engine, "usr_two", "project.view", "prj_1001"),
               Decides(Reason::kNoProjectGrant, "", GrantSource::kNone));
+}
+
+// A scope whose node index is 65,536 above another's has the same 16-bit tag.
+TEST(ScopeSummaryLimitsTest, ATagMatchesOnlyTheScopeItsEntryConfirms) {
+  v1::PolicySet state = SummaryOrg();
+  constexpr int kMany = 65600;  // more than 65,536 projects
+  for (int i = 0; i < kMany; ++i) {
+    v1::Project* p = state.add_projects();
+    p->set_id(absl::StrCat("prj_x", 100000 + i));
+    p->set_cloud_id("cld");
+    p->set_name(absl::StrCat("x", i));
+    p->set_visibility(v1::VISIBILITY_PRIVATE);
+  }
+  // The project 65,536 nodes above `id`.
+  auto twin = [&](const Engine& engine, absl::string_view id) {
+    const uint32_t want = engine.FindResource(id)->index() + 65536;
+    for (int i = 0; i < kMany; ++i) {
+      const std::string other = absl::StrCat("prj_x", 100000 + i);
+      if (engine.FindResource(other)->index() == want) return other;
+    }
+    ADD_FAILURE() << "no project 65,536 nodes above " << id;
+    return std::string();
+  };
+  std::string twin_1000, twin_1005;
+  {
+    ASSERT_OK_AND_ASSIGN(auto engine, Engine::Create(state));
+    twin_1000 = twin(*engine, "prj_1000");
+    twin_1005 = twin(*engine, "prj_1005");
+  }
+  ASSERT_FALSE(twin_1000.empty());
+  ASSERT_FALSE(twin_1005.empty());
+  // usr_exp holds the upper twin of prj_1005, which nobody holds.
+  v1::Grant* g = state.add_grants();
+  g->set_id("g_exp_twin");
+  g->set_principal_id("usr_exp");
+  g->set_role("project_readonly");
+  g->set_project_id(twin_1005);
+  // usr_grp's scopes (its cloud, prj_1002, prj_1000 and its twin) share a
+  // tag: it gets no summary.
+  for (const std::string& project : {std::string("prj_1000"), twin_1000}) {
+    g = state.add_grants();
+    g->set_id(absl::StrCat("g_grp_", project));
+    g->set_principal_id("usr_grp");
+    g->set_role("project_write");
+    g->set_project_id(project);
+  }
+  ASSERT_OK_AND_ASSIGN(auto engine, Engine::Create(state));
+  ASSERT_TRUE(HasSummary(*engine, "usr_two"));
+  ASSERT_TRUE(HasSummary(*engine, "usr_exp"));
+  EXPECT_FALSE(HasSummary(*engine, "usr_grp"));
+
+  // usr_two holds prj_1000, whose tag its upper twin shares.
+  EXPECT_THAT(CheckAt(*engine, "usr_two", "project.view", "prj_1000"),
+              Decides(Reason::kGrant, "g_two_a", GrantSource::kDirect));
+  EXPECT_THAT(CheckAt(*engine, "usr_two", "project.view", twin_1000),
+              Decides(Reason::kNoProjectGrant, "", GrantSource::kNone));
+  // usr_exp holds the upper twin, not prj_1005.
+  EXPECT_THAT(CheckAt(*engine, "usr_exp", "project.view", twin_1005),
+              Decides(Reason::kGrant, "g_exp_twin", GrantSource::kDirect));
+  EXPECT_THAT(CheckAt(*engine, "usr_exp", "project.view", "prj_1005"),
+              Decides(Reason::kNoProjectGrant, "", GrantSource::kNone));
+  // Scanned, usr_grp holds both twins.
+  EXPECT_THAT(CheckAt(*engine, "usr_grp", "project.workload.create",
+                      "prj_1000"),
+              Decides(Reason::kGrant, "g_grp_prj_1000", GrantSource::kDirect));
+  EXPECT_THAT(
+      CheckAt(*engine, "usr_grp", "project.workload.create", twin_1000),
+      Decides(Reason::kGrant, absl::StrCat("g_grp_", twin_1000),
+              GrantSource::kDirect));
 }
 
 TEST(ScopeSummaryLimitsTest, ASnapshotWithManyRolesHasNoSummaries) {

@@ -478,21 +478,17 @@ void Compiler::LayOutGrants() {
 
 void Compiler::SummarizeScopes() {
   CompiledState& s = *out_;
-  s.summary_lines.clear();
   s.summary_entries.clear();
   s.summary_expires.clear();
   const bool summarize = s.mask_path && s.roles.size() <= kMaxSummaryRoles;
-  if (summarize) {
-    SummaryLine empty;
-    std::fill(std::begin(empty.scopes), std::end(empty.scopes), kNone);
-    s.summary_lines.assign(s.principals.size(), empty);
-  }
   // (scope, grant) of one principal's grants and its groups'.
   std::vector<std::pair<uint32_t, uint32_t>> held;
+  std::vector<uint16_t> tags;
   for (size_t p = 0; p < s.principals.size(); ++p) {
     PrincipalRec& rec = s.principals[p];
     rec.summary_begin = s.summary_entries.size();
     rec.summary_size = kNoSummary;
+    std::fill(std::begin(rec.tags), std::end(rec.tags), kNoTag);
     if (!summarize) continue;
     size_t total = rec.grants.end - rec.grants.begin;
     for (uint32_t g = rec.groups_begin; g < rec.groups_end; ++g) {
@@ -510,20 +506,34 @@ void Compiler::SummarizeScopes() {
       add(s.principal_groups[g]);
     }
     std::sort(held.begin(), held.end());
-    size_t scopes = 0;
+    // The scopes' tags must be distinct, and no scope's high half may be
+    // kNone's (Check's key above a permission's level).
+    tags.clear();
+    bool taggable = true;
     for (size_t j = 0; j < held.size(); ++j) {
-      scopes += j == 0 || held[j].first != held[j - 1].first;
+      if (j > 0 && held[j].first == held[j - 1].first) continue;
+      tags.push_back(ScopeTag(held[j].first));
+      taggable &= ScopeHigh(held[j].first) != ScopeHigh(kNone);
     }
-    if (scopes > kMaxSummaryScopes) continue;
+    if (tags.size() > kMaxSummaryScopes || !taggable) continue;
+    std::sort(tags.begin(), tags.end());
+    if (std::adjacent_find(tags.begin(), tags.end()) != tags.end()) continue;
     for (size_t j = 0; j < held.size(); ++j) {
       const uint32_t i = held[j].second;
       const GrantRec& g = s.grants[i];
       if (j == 0 || held[j].first != held[j - 1].first) {
         // The first of a scope's run has the least index.
-        s.summary_lines[p]
-            .scopes[s.summary_entries.size() - rec.summary_begin] = g.scope;
-        s.summary_entries.push_back(
-            ScopeEntry{0, i, g.id_offset, g.id_length, g.source, 0});
+        rec.tags[s.summary_entries.size() - rec.summary_begin] =
+            ScopeTag(g.scope);
+        ScopeEntry e{};
+        e.least = i;
+        e.id_offset = g.id_offset;
+        e.scope_high = ScopeHigh(g.scope);
+        e.id_length = g.id_length < kLongEntryId
+                          ? static_cast<uint8_t>(g.id_length)
+                          : kLongEntryId;
+        e.source = g.source;
+        s.summary_entries.push_back(e);
       }
       ScopeEntry& e = s.summary_entries.back();
       e.roles |= uint32_t{1} << g.role;
@@ -536,7 +546,7 @@ void Compiler::SummarizeScopes() {
         first = std::min(first, s.grant_expires[i]);
       }
     }
-    rec.summary_size = static_cast<uint8_t>(scopes);
+    rec.summary_size = static_cast<uint8_t>(tags.size());
   }
   s.summary_entries.shrink_to_fit();
   s.summary_expires.shrink_to_fit();

@@ -103,8 +103,8 @@ class Compiler {
                                                        uint32_t scope) const;
   void CheckGrantInvariants();
   void LayOutGrants();
-  // Builds CompiledState::summary_lines and summary_entries (LayOutGrants
-  // calls it last).
+  // Builds the principals' summary tags (PrincipalRec::tags) and
+  // CompiledState::summary_entries (LayOutGrants calls it last).
   void SummarizeScopes();
 
   uint32_t SubjectOrg(uint32_t subject) const;

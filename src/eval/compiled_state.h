@@ -79,26 +79,6 @@ struct GrantSpan {
   uint32_t end;
 };
 
-// 32 bytes: two to a cache line.
-struct PrincipalRec {
-  uint32_t org;      // node index
-  GrantSpan grants;  // the principal's own grants
-  // The principal's scope summary (see ScopeEntry): the first summary_size
-  // scopes of CompiledState::summary_lines[principal] and entries
-  // [summary_begin, summary_begin + summary_size) of summary_entries, or none
-  // if summary_size is kNoSummary.
-  uint32_t summary_begin;
-  uint32_t unused = 0;
-  // The grants of the principal's groups that hold grants:
-  // [groups_begin, groups_end) in CompiledState::principal_groups.
-  uint32_t groups_begin;
-  uint32_t groups_end;
-  uint8_t kind;   // v1::PrincipalKind
-  uint8_t state;  // v1::PrincipalState (UNSPECIFIED normalized to ACTIVE)
-  uint8_t summary_size;
-};
-static_assert(sizeof(PrincipalRec) == 32, "PrincipalRec is hot: keep it small");
-
 // Role masks of one permission, for snapshots with at most 64 roles (bit r is
 // role r). Check ORs the roles of the live grants on the path into one mask
 // per level and decides with these, then looks up the deciding grant.
@@ -118,20 +98,29 @@ struct PermissionMasks {
 // kMaxSummaryRoles roles and those grants are few (kMaxSummaryGrants grants
 // on at most kMaxSummaryScopes scopes). Check then finds the roles a
 // principal holds at each level of a request's path by comparing the
-// summary's scopes, one cache line at the principal's index, with the path,
-// and usually reads no grant to decide.
+// summary's scope tags, which are in the principal's record (one cache line),
+// with the path's, and usually reads no grant to decide.
 inline constexpr uint8_t kNoSummary = 0xff;
 inline constexpr uint32_t kMaxSummaryScopes = 16;
 inline constexpr uint32_t kMaxSummaryGrants = 64;
 inline constexpr size_t kMaxSummaryRoles = 32;
 
-// The scopes of one principal's summary, kNone past the last: one cache
-// line, found from the principal's index alone, so that Check loads it
-// together with the principal's record rather than after it.
-struct alignas(64) SummaryLine {
-  uint32_t scopes[kMaxSummaryScopes];
-};
-static_assert(sizeof(SummaryLine) == 64, "SummaryLine is one cache line");
+// A scope's tag is the low 16 bits of its node index (16 tags and the rest
+// of the record fit in one line; 16 full indices alone fill one). Its entry
+// holds the high 16 bits (ScopeEntry::scope_high), and a tag that matches is
+// confirmed by the entry, which Check reads anyway. The scopes of one
+// summary have distinct tags (a principal whose scopes share a tag gets no
+// summary), so a path scope matches at most one of them. Below 65,536 nodes
+// a tag is the whole index. kNoTag fills the unused tags; no scope whose
+// high half is kNone's is summarized, so a kNone key (a level above the
+// permission's) is never confirmed.
+inline constexpr uint16_t kNoTag = 0xffff;
+inline uint16_t ScopeTag(uint32_t scope) {
+  return static_cast<uint16_t>(scope & 0xffff);
+}
+inline uint16_t ScopeHigh(uint32_t scope) {
+  return static_cast<uint16_t>(scope >> 16);
+}
 
 enum ScopeEntryFlags : uint8_t {
   // Some grant at this scope expires, the first at
@@ -140,20 +129,48 @@ enum ScopeEntryFlags : uint8_t {
   kEntryExpiring = 1,
 };
 
+// ScopeEntry::id_length of an id of kLongEntryId bytes or more: Check reads
+// the grant's record instead.
+inline constexpr uint8_t kLongEntryId = 0xff;
+
 // 16 bytes: four to a cache line.
 struct ScopeEntry {
   uint32_t roles;  // bit r: some grant at this scope has role r
   // The least grant at this scope (by subject rank, then grant id: the least
   // index), which decides whenever every role of `roles` qualifies; and what
-  // a decision shows of it (GrantRec::id_offset, id_length and source), so
-  // that Check reads no grant record then.
+  // a decision shows of it (GrantRec::id_offset, the id's length, or
+  // kLongEntryId, and GrantRec::source), so that Check reads no grant record
+  // then.
   uint32_t least;
   uint32_t id_offset;
-  uint16_t id_length;
-  uint8_t source;
-  uint8_t flags;  // ScopeEntryFlags
+  uint16_t scope_high;  // ScopeHigh(scope): confirms a tag's match
+  uint8_t id_length;
+  uint8_t source : 4;  // arbiter::GrantSource
+  uint8_t flags : 4;   // ScopeEntryFlags
 };
 static_assert(sizeof(ScopeEntry) == 16, "ScopeEntry is hot: keep it small");
+
+// 64 bytes, one cache line, scope summary included: for a principal with a
+// summary, Check reads this line and the request's node, then the matching
+// entries.
+struct alignas(64) PrincipalRec {
+  // The principal's scope summary (see ScopeEntry): the first summary_size
+  // tags (kNoTag past them) and entries
+  // [summary_begin, summary_begin + summary_size) of
+  // CompiledState::summary_entries, or none if summary_size is kNoSummary.
+  uint16_t tags[kMaxSummaryScopes];
+  uint32_t org;      // node index
+  GrantSpan grants;  // the principal's own grants
+  uint32_t summary_begin;
+  // The grants of the principal's groups that hold grants:
+  // [groups_begin, groups_end) in CompiledState::principal_groups.
+  uint32_t groups_begin;
+  uint32_t groups_end;
+  uint8_t kind;   // v1::PrincipalKind
+  uint8_t state;  // v1::PrincipalState (UNSPECIFIED normalized to ACTIVE)
+  uint8_t summary_size;
+};
+static_assert(sizeof(PrincipalRec) == 64, "PrincipalRec is one cache line");
 
 enum GrantFlags : uint8_t {
   kExpiring = 1,  // the expiry is CompiledState::grant_expires[i]
@@ -260,9 +277,8 @@ struct CompiledState {
   // The grants of each principal's groups that hold grants, transitive, in
   // group id order.
   HugeVector<GrantSpan> principal_groups;
-  // Scope summaries (see ScopeEntry): a line of scopes per principal, and
-  // the entries of every principal in turn.
-  HugeVector<SummaryLine> summary_lines;
+  // Scope summaries (see ScopeEntry): the entries of every principal in
+  // turn.
   HugeVector<ScopeEntry> summary_entries;
   // (entry, Unix nanoseconds of the first expiry among its grants) for the
   // entries with kEntryExpiring, by entry.

@@ -1,6 +1,7 @@
 #include "src/eval/evaluator.h"
 
 #include <algorithm>
+#include <cstddef>
 
 // ARBITER_PORTABLE_SCAN (CMake option of the same name) selects the portable
 // scan on x86 too, so that the sanitizer builds test the path other
@@ -343,36 +344,34 @@ uint32_t LeastGrantAt(const CompiledState& s, const PrincipalRec& p,
   return best;
 }
 
-// For each of the three keys, bit j set where line.scopes[j] is the key, for
-// j < n <= kMaxSummaryScopes. Compares the whole line (kNone past n; a
-// branch on n costs more) and masks off the tail.
-ARBITER_ALWAYS_INLINE inline void MatchSummary(const SummaryLine& line,
+// For each of the three keys, bit j set where tags[j] is the key, for
+// j < n <= kMaxSummaryScopes. Compares all kMaxSummaryScopes tags (kNoTag
+// past n; a branch on n costs more) and masks off the tail.
+ARBITER_ALWAYS_INLINE inline void MatchSummary(const uint16_t* tags,
                                                uint32_t n,
-                                               const uint32_t (&key)[3],
+                                               const uint16_t (&key)[3],
                                                uint32_t (&bits)[3]) {
   bits[0] = bits[1] = bits[2] = 0;
 #if defined(ARBITER_SSE2_SCAN)
-  const __m128i* v = reinterpret_cast<const __m128i*>(line.scopes);
-  const __m128i v0 = _mm_load_si128(v), v1 = _mm_load_si128(v + 1),
-                v2 = _mm_load_si128(v + 2), v3 = _mm_load_si128(v + 3);
-  // Sixteen 32-bit compares narrowed to sixteen bytes (saturating packs
-  // keep 0 and -1), then one movemask.
+  static_assert(kMaxSummaryScopes == 16, "two 16-byte loads of 16-bit tags");
+  static_assert(offsetof(PrincipalRec, tags) % 16 == 0, "aligned loads");
+  const __m128i* v = reinterpret_cast<const __m128i*>(tags);
+  const __m128i v0 = _mm_load_si128(v), v1 = _mm_load_si128(v + 1);
+  // Sixteen 16-bit compares narrowed to bytes (a saturating pack keeps 0
+  // and -1), then one movemask.
   for (int l = 0; l < 3; ++l) {
-    const __m128i kl = _mm_set1_epi32(static_cast<int>(key[l]));
-    const __m128i lo =
-        _mm_packs_epi32(_mm_cmpeq_epi32(v0, kl), _mm_cmpeq_epi32(v1, kl));
-    const __m128i hi =
-        _mm_packs_epi32(_mm_cmpeq_epi32(v2, kl), _mm_cmpeq_epi32(v3, kl));
-    bits[l] = static_cast<uint32_t>(_mm_movemask_epi8(_mm_packs_epi16(lo, hi)));
+    const __m128i kl = _mm_set1_epi16(static_cast<short>(key[l]));
+    bits[l] = static_cast<uint32_t>(_mm_movemask_epi8(
+        _mm_packs_epi16(_mm_cmpeq_epi16(v0, kl), _mm_cmpeq_epi16(v1, kl))));
   }
 #else
   for (uint32_t j = 0; j < n; ++j) {
     for (int l = 0; l < 3; ++l) {
-      bits[l] |= static_cast<uint32_t>(line.scopes[j] == key[l]) << j;
+      bits[l] |= static_cast<uint32_t>(tags[j] == key[l]) << j;
     }
   }
 #endif
-  // kNone keys (levels above the permission's) match the unused scopes.
+  // kNone keys (levels above the permission's) match the unused tags.
   const uint32_t tail = (uint32_t{1} << n) - 1;  // n <= 16: no overflow
   bits[0] &= tail;
   bits[1] &= tail;
@@ -387,18 +386,24 @@ Decision EvaluateSummary(const CompiledState& s, uint32_t p, uint32_t k,
   const PrincipalRec& principal = s.principals[p];
   const uint32_t key[3] = {node.path[0], top >= 1 ? node.path[1] : kNone,
                            top >= 2 ? node.path[2] : kNone};
+  const uint16_t tag[3] = {ScopeTag(key[0]), ScopeTag(key[1]),
+                           ScopeTag(key[2])};
   uint32_t bits[3];
-  MatchSummary(s.summary_lines[p], principal.summary_size, key, bits);
-  // A scope appears once in a summary: each level matches one entry or none.
+  MatchSummary(principal.tags, principal.summary_size, tag, bits);
+  // A summary's tags are distinct: each level matches one entry or none,
+  // and the entry confirms the match.
   const ScopeEntry* base = s.summary_entries.data() + principal.summary_begin;
   const ScopeEntry* entry[3] = {nullptr, nullptr, nullptr};
   uint64_t at[3] = {0, 0, 0};
   uint32_t flags = 0;
   for (int l = 0; l < 3; ++l) {
     if (bits[l] != 0) {
-      entry[l] = base + __builtin_ctz(bits[l]);
-      at[l] = entry[l]->roles;
-      flags |= entry[l]->flags;
+      const ScopeEntry* e = base + __builtin_ctz(bits[l]);
+      if (e->scope_high == ScopeHigh(key[l])) {
+        entry[l] = e;
+        at[l] = e->roles;
+        flags |= e->flags;
+      }
     }
   }
   if (flags & kEntryExpiring) {
@@ -416,7 +421,7 @@ Decision EvaluateSummary(const CompiledState& s, uint32_t p, uint32_t k,
       return WithGrant(s, reason, LeastGrantAt(s, principal, key[level], mask),
                        revision);
     }
-    if (e.id_length == kLongGrantId) {
+    if (e.id_length == kLongEntryId) {
       return WithGrant(s, reason, e.least, revision);
     }
     // Every grant at this scope qualifies: the entry's least one decides,
@@ -567,10 +572,6 @@ ARBITER_ALWAYS_INLINE inline Decision EvaluateInline(
     const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
     const RequestContext& context, uint64_t revision,
     EvaluationPath evaluation) {
-  // The principal's summary line is found from its index: start its load
-  // with the record's (a wasted line for the few without a summary). There
-  // are no lines when the snapshot has no summaries.
-  if (!s.summary_lines.empty()) __builtin_prefetch(&s.summary_lines[p]);
   const PrincipalRec& principal = s.principals[p];
   const Node& node = s.nodes[r];
   const PermissionRec& perm = s.permissions[k];
