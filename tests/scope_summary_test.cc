@@ -190,6 +190,7 @@ class ScopeSummaryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_OK_AND_ASSIGN(engine_, Engine::Create(SummaryOrg()));
+    ASSERT_TRUE(internal_access::State(*engine_).exact_tags);
     for (const char* user : {"usr_two", "usr_exp", "usr_grp", "usr_gexp"}) {
       ASSERT_TRUE(HasSummary(*engine_, user)) << user;
     }
@@ -352,6 +353,8 @@ TEST(ScopeSummaryLimitsTest, ATagMatchesOnlyTheScopeItsEntryConfirms) {
     g->set_project_id(project);
   }
   ASSERT_OK_AND_ASSIGN(auto engine, Engine::Create(state));
+  // Tags no longer identify scopes: Check confirms each match.
+  ASSERT_FALSE(internal_access::State(*engine).exact_tags);
   ASSERT_TRUE(HasSummary(*engine, "usr_two"));
   ASSERT_TRUE(HasSummary(*engine, "usr_exp"));
   EXPECT_FALSE(HasSummary(*engine, "usr_grp"));

@@ -481,6 +481,15 @@ void Compiler::SummarizeScopes() {
   s.summary_entries.clear();
   s.summary_expires.clear();
   const bool summarize = s.mask_path && s.roles.size() <= kMaxSummaryRoles;
+  s.exact_tags = true;
+  for (size_t r = kNoTag; r < s.nodes.size(); ++r) {
+    const NodeKind kind = s.nodes[r].kind;
+    if (kind == NodeKind::kOrg || kind == NodeKind::kCloud ||
+        kind == NodeKind::kProject) {
+      s.exact_tags = false;
+      break;
+    }
+  }
   // (scope, grant) of one principal's grants and its groups'.
   std::vector<std::pair<uint32_t, uint32_t>> held;
   std::vector<uint16_t> tags;

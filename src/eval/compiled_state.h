@@ -279,6 +279,9 @@ struct CompiledState {
   HugeVector<GrantSpan> principal_groups;
   // Scope summaries (see ScopeEntry): the entries of every principal in
   // turn.
+  // True when no org, cloud or project has a node index of kNoTag or more:
+  // a tag then is its scope, and Check need not confirm a match.
+  bool exact_tags = false;
   HugeVector<ScopeEntry> summary_entries;
   // (entry, Unix nanoseconds of the first expiry among its grants) for the
   // entries with kEntryExpiring, by entry.

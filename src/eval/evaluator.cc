@@ -390,19 +390,28 @@ Decision EvaluateSummary(const CompiledState& s, uint32_t p, uint32_t k,
                            ScopeTag(key[2])};
   uint32_t bits[3];
   MatchSummary(principal.tags, principal.summary_size, tag, bits);
-  // A summary's tags are distinct: each level matches one entry or none,
-  // and the entry confirms the match.
+  // A summary's tags are distinct: each level matches one entry or none.
   const ScopeEntry* base = s.summary_entries.data() + principal.summary_begin;
   const ScopeEntry* entry[3] = {nullptr, nullptr, nullptr};
   uint64_t at[3] = {0, 0, 0};
   uint32_t flags = 0;
   for (int l = 0; l < 3; ++l) {
     if (bits[l] != 0) {
-      const ScopeEntry* e = base + __builtin_ctz(bits[l]);
-      if (e->scope_high == ScopeHigh(key[l])) {
-        entry[l] = e;
-        at[l] = e->roles;
-        flags |= e->flags;
+      entry[l] = base + __builtin_ctz(bits[l]);
+      at[l] = entry[l]->roles;
+      flags |= entry[l]->flags;
+    }
+  }
+  if (!s.exact_tags) {
+    // A tag may stand for more than one scope: the entry confirms it.
+    flags = 0;
+    for (int l = 0; l < 3; ++l) {
+      if (entry[l] == nullptr) continue;
+      if (entry[l]->scope_high != ScopeHigh(key[l])) {
+        entry[l] = nullptr;
+        at[l] = 0;
+      } else {
+        flags |= entry[l]->flags;
       }
     }
   }
