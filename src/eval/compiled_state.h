@@ -106,14 +106,15 @@ inline constexpr uint32_t kMaxSummaryGrants = 64;
 inline constexpr size_t kMaxSummaryRoles = 32;
 
 // A scope's tag is the low 16 bits of its node index (16 tags and the rest
-// of the record fit in one line; 16 full indices alone fill one). Its entry
-// holds the high 16 bits (ScopeEntry::scope_high), and a tag that matches is
-// confirmed by the entry, which Check reads anyway. The scopes of one
-// summary have distinct tags (a principal whose scopes share a tag gets no
-// summary), so a path scope matches at most one of them. Below 65,536 nodes
-// a tag is the whole index. kNoTag fills the unused tags; no scope whose
-// high half is kNone's is summarized, so a kNone key (a level above the
-// permission's) is never confirmed.
+// of the record fit in one line; 16 full indices alone fill one). The
+// scopes of one summary have distinct tags (a principal whose scopes share a
+// tag gets no summary), so a path scope matches at most one of them. While
+// every org, cloud and project index is below kNoTag
+// (CompiledState::exact_tags), a tag is its scope. In larger snapshots the
+// entry holds the high 16 bits (ScopeEntry::scope_high) and Check confirms
+// a match with them; it reads the entry anyway. kNoTag fills the unused
+// tags; no scope whose high half is kNone's is summarized, so a kNone key (a
+// level above the permission's) is never confirmed.
 inline constexpr uint16_t kNoTag = 0xffff;
 inline uint16_t ScopeTag(uint32_t scope) {
   return static_cast<uint16_t>(scope & 0xffff);
@@ -279,10 +280,10 @@ struct CompiledState {
   HugeVector<GrantSpan> principal_groups;
   // Scope summaries (see ScopeEntry): the entries of every principal in
   // turn.
+  HugeVector<ScopeEntry> summary_entries;
   // True when no org, cloud or project has a node index of kNoTag or more:
   // a tag then is its scope, and Check need not confirm a match.
   bool exact_tags = false;
-  HugeVector<ScopeEntry> summary_entries;
   // (entry, Unix nanoseconds of the first expiry among its grants) for the
   // entries with kEntryExpiring, by entry.
   std::vector<std::pair<uint32_t, int64_t>> summary_expires;
