@@ -370,13 +370,12 @@ TEST(ScopeSummaryLimitsTest, ATagMatchesOnlyTheScopeItsEntryConfirms) {
   EXPECT_THAT(CheckAt(*engine, "usr_exp", "project.view", "prj_1005"),
               Decides(Reason::kNoProjectGrant, "", GrantSource::kNone));
   // Scanned, usr_grp holds both twins.
-  EXPECT_THAT(CheckAt(*engine, "usr_grp", "project.workload.create",
-                      "prj_1000"),
-              Decides(Reason::kGrant, "g_grp_prj_1000", GrantSource::kDirect));
   EXPECT_THAT(
-      CheckAt(*engine, "usr_grp", "project.workload.create", twin_1000),
-      Decides(Reason::kGrant, absl::StrCat("g_grp_", twin_1000),
-              GrantSource::kDirect));
+      CheckAt(*engine, "usr_grp", "project.workload.create", "prj_1000"),
+      Decides(Reason::kGrant, "g_grp_prj_1000", GrantSource::kDirect));
+  EXPECT_THAT(CheckAt(*engine, "usr_grp", "project.workload.create", twin_1000),
+              Decides(Reason::kGrant, absl::StrCat("g_grp_", twin_1000),
+                      GrantSource::kDirect));
 }
 
 TEST(ScopeSummaryLimitsTest, ASnapshotWithManyRolesHasNoSummaries) {

@@ -56,10 +56,9 @@ size_t CompiledState::MemoryUsage() const {
   bytes += VectorBytes(principals) + principal_ids.MemoryUsage() +
            principal_emails.MemoryUsage() + MapBytes(email_index) +
            VectorBytes(next_same_email) + VectorBytes(principal_groups) +
-           VectorBytes(summary_entries) +
-           VectorBytes(summary_expires) + group_ids.MemoryUsage() +
-           VectorBytes(parents_begin) + VectorBytes(parents) +
-           MapBytes(id_index);
+           VectorBytes(summary_entries) + VectorBytes(summary_expires) +
+           group_ids.MemoryUsage() + VectorBytes(parents_begin) +
+           VectorBytes(parents) + MapBytes(id_index);
   bytes += VectorBytes(grants) + VectorBytes(grant_scopes) +
            VectorBytes(subject_grants_begin) + grant_ids.MemoryUsage() +
            VectorBytes(grant_expires);

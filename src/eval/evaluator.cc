@@ -347,8 +347,7 @@ uint32_t LeastGrantAt(const CompiledState& s, const PrincipalRec& p,
 // For each of the three keys, bit j set where tags[j] is the key, for
 // j < n <= kMaxSummaryScopes. Compares all kMaxSummaryScopes tags (kNoTag
 // past n; a branch on n costs more) and masks off the tail.
-ARBITER_ALWAYS_INLINE inline void MatchSummary(const uint16_t* tags,
-                                               uint32_t n,
+ARBITER_ALWAYS_INLINE inline void MatchSummary(const uint16_t* tags, uint32_t n,
                                                const uint16_t (&key)[3],
                                                uint32_t (&bits)[3]) {
   bits[0] = bits[1] = bits[2] = 0;
