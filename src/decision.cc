@@ -16,6 +16,7 @@ constexpr absl::string_view kReasonNames[] = {
     "AMBIGUOUS_PRINCIPAL",
     "UNKNOWN_PERMISSION",
     "UNKNOWN_RESOURCE",
+    "UNKNOWN_ORG",
     "STALE_REFERENCE",
     "CROSS_ORG",
     "PRINCIPAL_DELETED",
@@ -69,7 +70,7 @@ absl::string_view GrantSourceName(GrantSource source) {
 bool operator==(const Decision& a, const Decision& b) {
   return a.effect == b.effect && a.reason == b.reason && a.source == b.source &&
          a.grant_index == b.grant_index && a.grant_id == b.grant_id &&
-         a.revision == b.revision;
+         a.revision == b.revision && a.valid_until == b.valid_until;
 }
 
 std::ostream& operator<<(std::ostream& os, const Decision& d) {
@@ -77,7 +78,12 @@ std::ostream& operator<<(std::ostream& os, const Decision& d) {
   if (!d.grant_id.empty()) {
     os << " grant=" << d.grant_id << " source=" << GrantSourceName(d.source);
   }
-  return os << " revision=" << d.revision;
+  os << " revision=" << d.revision;
+  if (d.valid_until != absl::InfiniteFuture()) {
+    os << " valid_until=" << absl::FormatTime(absl::RFC3339_full, d.valid_until,
+                                              absl::UTCTimeZone());
+  }
+  return os;
 }
 
 }  // namespace arbiter

@@ -32,19 +32,26 @@ Engine::~Engine() = default;
 
 absl::StatusOr<std::unique_ptr<const Engine>> Engine::Create(
     const v1::PolicySet& state, const EngineOptions& options) {
-  internal::Diagnostics diag(options.max_errors);
+  internal::Diagnostics diag(options.max_errors, options.strict_grant_rules);
   std::unique_ptr<internal::CompiledState> compiled =
       internal::Compile(state, options, diag);
   if (compiled == nullptr) return diag.ToStatus();
+  compiled->warnings = diag.TakeWarnings();
   return std::unique_ptr<const Engine>(
       new Engine(std::move(compiled), state.revision()));
 }
 
-std::vector<absl::Status> Engine::Validate(const v1::PolicySet& state,
-                                           const EngineOptions& options) {
-  internal::Diagnostics diag(options.max_errors);
+std::vector<absl::Status> Engine::Validate(
+    const v1::PolicySet& state, const EngineOptions& options,
+    std::vector<absl::Status>* warnings) {
+  internal::Diagnostics diag(options.max_errors, options.strict_grant_rules);
   internal::Compile(state, options, diag);
+  if (warnings != nullptr) *warnings = diag.TakeWarnings();
   return diag.TakeErrors();
+}
+
+const std::vector<absl::Status>& Engine::warnings() const {
+  return state_->warnings;
 }
 
 // Engine::Check(PrincipalRef, PermissionRef, ResourceRef, ...) is defined in
@@ -60,9 +67,15 @@ Decision Engine::Check(const AccessRequest& request) const noexcept {
 
 absl::optional<PrincipalRef> Engine::FindPrincipal(
     absl::string_view principal, absl::string_view org) const {
+  uint32_t org_node = internal::kNone;
+  if (!org.empty()) {
+    org_node = internal::ResolveOrg(*state_, org);
+    if (org_node == internal::kNone) return absl::nullopt;
+  }
   uint32_t index;
   Reason failure;
-  if (!internal::ResolvePrincipal(*state_, principal, org, &index, &failure)) {
+  if (!internal::ResolvePrincipal(*state_, principal, org_node,
+                                  internal::kNone, &index, &failure)) {
     return absl::nullopt;
   }
   return PrincipalRef(index, tag_);
@@ -78,13 +91,16 @@ absl::optional<PermissionRef> Engine::FindPermission(
 absl::optional<ResourceRef> Engine::FindResource(absl::string_view resource,
                                                  absl::string_view org) const {
   uint32_t org_node = internal::kNone;
+  uint32_t path_org = internal::kNone;
   if (!org.empty()) {
     org_node = internal::ResolveOrg(*state_, org);
     if (org_node == internal::kNone) return absl::nullopt;
+    path_org = org_node;
   } else if (state_->org_nodes.size() == 1) {
-    org_node = state_->org_nodes[0];
+    path_org = state_->org_nodes[0];
   }
-  uint32_t index = internal::ResolveResource(*state_, resource, org_node);
+  uint32_t index =
+      internal::ResolveResource(*state_, resource, path_org, org_node);
   if (index == internal::kNone) return absl::nullopt;
   return ResourceRef(index, tag_);
 }

@@ -20,6 +20,7 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -71,6 +72,8 @@ struct Stats {
   int64_t summarized = 0;
   int64_t unsummarized = 0;
   int64_t stale_checks = 0;
+  // Decisions with a finite Decision::valid_until.
+  int64_t finite_valid_until = 0;
   int failures = 0;
   std::array<int64_t, kNumReasons> reasons{};
   std::array<int64_t, 4> sources{};  // of decisions with a grant
@@ -122,9 +125,42 @@ std::string CheckInvariants(const Engine& engine, const Decision& d,
   return "";
 }
 
+// Decision::valid_until against the reference: the decision holds just
+// before it (and forever when it is infinite), and it is the expiry of some
+// grant, after the decision time.
+std::string CheckValidUntil(const testing::ReferenceEvaluator& reference,
+                            const AccessRequest& request,
+                            const Decision& actual,
+                            const testing::ReferenceDecision& expected,
+                            absl::Time clock_now,
+                            const std::set<absl::Time>& expiries) {
+  const absl::Time now = request.context.now.value_or(clock_now);
+  AccessRequest at = request;
+  if (actual.valid_until == absl::InfiniteFuture()) {
+    at.context.now = now + absl::Hours(24 * 3650);
+    if (!testing::SameDecision(reference.Check(at), actual)) {
+      return "valid_until is infinite, but the decision changes within ten "
+             "years";
+    }
+    return "";
+  }
+  if (actual.valid_until <= now) return "valid_until is not after now";
+  if (!expiries.count(actual.valid_until)) {
+    return "valid_until is no grant's expiry";
+  }
+  at.context.now = actual.valid_until - absl::Nanoseconds(1);
+  if (!testing::SameDecision(reference.Check(at), actual)) {
+    return absl::StrCat("the decision changes before valid_until, at ",
+                        absl::FormatTime(*at.context.now));
+  }
+  (void)expected;
+  return "";
+}
+
 bool IsResolutionDenial(Reason r) {
   return r == Reason::kUnknownPrincipal || r == Reason::kAmbiguousPrincipal ||
-         r == Reason::kUnknownPermission || r == Reason::kUnknownResource;
+         r == Reason::kUnknownPermission || r == Reason::kUnknownResource ||
+         r == Reason::kUnknownOrg;
 }
 
 struct Handles {
@@ -176,6 +212,13 @@ void RunState(uint64_t seed, int64_t num_queries,
 
   testing::ReferenceEvaluator reference(policy.state, engine.profile(),
                                         policy.now);
+  std::set<absl::Time> expiries;
+  for (const v1::Grant& g : policy.state.grants()) {
+    if (g.has_expires_at()) {
+      expiries.insert(absl::FromUnixSeconds(g.expires_at().seconds()) +
+                      absl::Nanoseconds(g.expires_at().nanos()));
+    }
+  }
   testing::RandomQueryGenerator queries(policy, engine.profile(),
                                         testing::MixSeed(seed, 0x9));
   for (int64_t i = 0; i < num_queries; ++i) {
@@ -185,6 +228,9 @@ void RunState(uint64_t seed, int64_t num_queries,
     const Decision actual = engine.Check(request);
     const testing::ReferenceDecision expected = reference.Check(request);
     ++stats->queries;
+    if (actual.valid_until != absl::InfiniteFuture()) {
+      ++stats->finite_valid_until;
+    }
     ++stats->reasons[static_cast<int>(actual.reason)];
     if (actual.grant_index != Decision::kNoGrant) {
       ++stats->sources[static_cast<int>(actual.source)];
@@ -196,15 +242,35 @@ void RunState(uint64_t seed, int64_t num_queries,
     } else {
       problem = CheckInvariants(engine, actual, revision);
     }
+    if (problem.empty()) {
+      problem = CheckValidUntil(reference, request, actual, expected,
+                                policy.now, expiries);
+    }
 
     // The handle form must agree with the by-name form.
     Decision by_handle;
-    const absl::optional<PrincipalRef> pr =
-        engine.FindPrincipal(q.principal, q.org);
+    absl::optional<PrincipalRef> pr = engine.FindPrincipal(q.principal, q.org);
     const absl::optional<PermissionRef> pe =
         engine.FindPermission(q.permission);
-    const absl::optional<ResourceRef> rs = engine.FindResource(
-        q.resource, q.resource_is_path ? q.principal_org_id : std::string());
+    // A request's org binds its resource too; without one, a path is in the
+    // resolved principal's org.
+    const internal::CompiledState& st = internal_access::State(engine);
+    auto org_id = [&](uint32_t org_node) {
+      return std::string(st.node_ids.Get(org_node));
+    };
+    absl::optional<ResourceRef> rs = engine.FindResource(
+        q.resource,
+        !q.org.empty()                      ? q.org
+        : !q.resource_is_path               ? std::string()
+        : pr.has_value() ? org_id(st.principals[pr->index()].org)
+                         : q.principal_org_id);
+    if (!pr.has_value() && q.org.empty() && rs.has_value() &&
+        !q.resource_is_path && !IsResolutionDenial(actual.reason)) {
+      // An email that live principals of several orgs share: a resource id
+      // settles it (docs/semantics.md step 1).
+      pr = engine.FindPrincipal(
+          q.principal, org_id(st.nodes[rs->index()].path[internal::kOrgLevel]));
+    }
     if (problem.empty()) {
       if (pr.has_value() && pe.has_value() && rs.has_value()) {
         ++stats->handle_checks;
@@ -402,6 +468,8 @@ TEST(DifferentialTest, EngineEqualsReference) {
       EXPECT_GT(stats.reasons[static_cast<int>(r)], 0)
           << "no query was decided " << ReasonName(r);
     }
+    EXPECT_GT(stats.finite_valid_until, 0)
+        << "no decision could change by an expiry: valid_until is untested";
     for (GrantSource s :
          {GrantSource::kDirect, GrantSource::kGroup, GrantSource::kAutoAdd}) {
       EXPECT_GT(stats.sources[static_cast<int>(s)], 0)

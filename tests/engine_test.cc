@@ -247,13 +247,22 @@ TEST_F(EngineTest, PrincipalByIdOrEmailIgnoringCase) {
 }
 
 TEST_F(EngineTest, EmailInTwoOrgsIsAmbiguousWithoutOrg) {
-  Decision d = CheckAt(*engine_, "sam@example.com", "cloud.view", "cld_a");
+  // A path does not say which organization is meant.
+  Decision d = CheckAt(*engine_, "sam@example.com", "cloud.view", "prod");
   EXPECT_THAT(d, Decides(Reason::kAmbiguousPrincipal, ""));
   EXPECT_FALSE(d.allowed());
   EXPECT_EQ(d.revision, 3u);
   // Either spelling of the email.
-  EXPECT_THAT(CheckAt(*engine_, "SAM@EXAMPLE.COM", "org.view", "org_b"),
+  EXPECT_THAT(CheckAt(*engine_, "SAM@EXAMPLE.COM", "org.view", "prod/ml"),
               Decides(Reason::kAmbiguousPrincipal, ""));
+  EXPECT_FALSE(engine_->FindPrincipal("sam@example.com").has_value());
+}
+
+TEST_F(EngineTest, AResourceIdSettlesAnEmailInTwoOrgs) {
+  EXPECT_THAT(CheckAt(*engine_, "sam@example.com", "cloud.view", "cld_a"),
+              Decides(Reason::kGrant, "g_a_sam_prod"));
+  EXPECT_THAT(CheckAt(*engine_, "SAM@EXAMPLE.COM", "org.view", "org_b"),
+              Decides(Reason::kOrgOwner, "g_b_sam_owner"));
 }
 
 TEST_F(EngineTest, OrgDisambiguatesAnEmailByIdOrName) {
@@ -267,9 +276,10 @@ TEST_F(EngineTest, OrgDisambiguatesAnEmailByIdOrName) {
   EXPECT_THAT(
       CheckAt(*engine_, "Sam@Example.com", "cloud.delete", "prod", "globex"),
       Decides(Reason::kOrgOwner, "g_b_sam_owner"));
+  // With an org, another tenant's resource id is unknown, not CROSS_ORG.
   EXPECT_THAT(
       CheckAt(*engine_, "sam@example.com", "cloud.delete", "cld_a", "globex"),
-      Decides(Reason::kCrossOrg, ""));
+      Decides(Reason::kUnknownResource, ""));
 }
 
 // A deleted principal's email may be a live principal's too: the same
@@ -362,7 +372,7 @@ TEST_F(EngineTest, OrgThatDoesNotHoldTheEmailIsUnknownPrincipal) {
       Decides(Reason::kUnknownPrincipal, ""));
   EXPECT_THAT(
       CheckAt(*engine_, "sam@example.com", "cloud.view", "cld_a", "org_nope"),
-      Decides(Reason::kUnknownPrincipal, ""));
+      Decides(Reason::kUnknownOrg, ""));
 }
 
 TEST_F(EngineTest, ResourceByIdOrPath) {
@@ -875,7 +885,7 @@ TEST_F(OptionsTest, CloudOwnerPrivateProjectAccess) {
               << k.name() << " " << resource;
         }
       } else if (owner && !writer &&
-                 !(k.name() == "project.delete" &&
+                 !(k.forbidden_on_default_project() &&
                    project == "prj_main_default")) {
         expected.insert(g);
         EXPECT_THAT(CheckAt(*engine, g.principal, g.permission, g.resource),
@@ -1472,8 +1482,51 @@ TEST(EngineHolderTest, EmptyHolderFailsClosed) {
   EXPECT_FALSE(held.allowed());
   EXPECT_EQ(held.decision.reason, Reason::kInternalError);
   EXPECT_EQ(held.engine, nullptr);
-  holder.Publish(nullptr);  // ignored
+  EXPECT_THAT(holder.Publish(nullptr),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("null engine")));
   EXPECT_EQ(holder.Get(), nullptr);
+}
+
+TEST(EngineHolderTest, RefusesRevisionsThatAreNotNewer) {
+  EngineHolder holder;
+  v1::PolicySet with = TwoOrgs();  // revision 3: sam may view cld_a
+  ASSERT_OK(holder.Update(with));
+  v1::PolicySet revoked = TwoOrgs();
+  revoked.set_revision(4);
+  revoked.mutable_grants()->DeleteSubrange(0, 2);  // sam loses prod
+  ASSERT_OK(holder.Update(revoked));
+  std::shared_ptr<const Engine> current = holder.Get();
+
+  AccessRequest r;
+  r.principal = "usr_a_sam";
+  r.permission = "cloud.view";
+  r.resource = "cld_a";
+  // A writer replaying the older, more permissive state cannot undo the
+  // revocation, by Update or by Publish, nor can an equal revision replace
+  // the current engine.
+  for (uint64_t rev : {3u, 4u}) {
+    with.set_revision(rev);
+    EXPECT_THAT(holder.Update(with),
+                StatusIs(absl::StatusCode::kFailedPrecondition,
+                         HasSubstr("not newer than the current revision 4")));
+    auto engine = Engine::Create(with);
+    ASSERT_OK(engine.status());
+    EXPECT_THAT(holder.Publish(std::shared_ptr<const Engine>(std::move(*engine))),
+                StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("not newer")));
+    EXPECT_EQ(holder.Get(), current);
+    EXPECT_FALSE(holder.Check(r).allowed());
+  }
+  with.set_revision(5);
+  ASSERT_OK(holder.Update(with));
+  EXPECT_TRUE(holder.Check(r).allowed());
+
+  // A tool may go back when it asks to.
+  EngineHolder tool(EngineHolder::Options{/*allow_rollback=*/true});
+  ASSERT_OK(tool.Update(revoked));
+  with.set_revision(3);
+  ASSERT_OK(tool.Update(with));
+  EXPECT_EQ(tool.Get()->revision(), 3u);
+  EXPECT_TRUE(tool.Check(r).allowed());
 }
 
 TEST(EngineHolderTest, UpdateKeepsTheOldEngineOnAFailedCompile) {

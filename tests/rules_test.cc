@@ -831,19 +831,38 @@ v1::PolicySet TinyOrg(absl::string_view extra_grants) {
   return state.ok() ? *state : v1::PolicySet();
 }
 
-TEST(Rule4Prerequisites, ProjectGrantWithoutCloudGrantIsRejected) {
+TEST(Rule4Prerequisites, ProjectGrantWithoutCloudGrantIsAWarningAndDenies) {
+  const v1::PolicySet state = TinyOrg(R"pb(
+    grants {
+      id: "g1"
+      principal_id: "usr_a"
+      role: "project_write"
+      project_id: "prj_a_ml"
+    }
+  )pb");
+  EngineOptions strict;
+  strict.strict_grant_rules = true;
   EXPECT_THAT(
-      Engine::Create(TinyOrg(R"pb(
-        grants {
-          id: "g1"
-          principal_id: "usr_a"
-          role: "project_write"
-          project_id: "prj_a_ml"
-        }
-      )pb")),
+      Engine::Create(state, strict),
       StatusIs(absl::StatusCode::kInvalidArgument,
                HasSubstr("grants[0].scope: user \"usr_a\" has no grant on "
                          "cloud \"cld_a\"")));
+  // It loads (a revocation can leave such a state), and the project grant
+  // gives nothing without a live cloud grant: rule 4 holds at Check.
+  absl::StatusOr<std::unique_ptr<const Engine>> engine = Engine::Create(state);
+  ASSERT_OK(engine.status());
+  ASSERT_EQ((*engine)->warnings().size(), 1u);
+  EXPECT_THAT((*engine)->warnings()[0],
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("grants[0].scope: user \"usr_a\"")));
+  for (absl::string_view permission :
+       {"project.view", "project.workload.create", "project.workload.view"}) {
+    AccessRequest r;
+    r.principal = "usr_a";
+    r.permission = permission;
+    r.resource = "prj_a_ml";
+    EXPECT_EQ((*engine)->Check(r).reason, Reason::kNoCloudGrant) << permission;
+  }
   // With the cloud grant it compiles.
   EXPECT_OK(Engine::Create(TinyOrg(R"pb(
     grants {

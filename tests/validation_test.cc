@@ -292,7 +292,19 @@ INSTANTIATE_TEST_SUITE_P(
                   "images[1].name: missing name"},
         Rejection{"OrgNameWithSlash",
                   R"pb(organizations { id: "org_x" name: "a/b" })pb",
-                  "organizations[2].name: invalid name \"a/b\" (no control characters or '/')"},
+                  "organizations[2].name: invalid name \"a/b\" (no '/', control, invisible or bidirectional-control characters; found U+002F)"},
+        Rejection{"ProjectNameWithZeroWidthSpace",
+                  R"pb(projects { id: "prj_x" cloud_id: "cld_a" name: "ml\342\200\213" })pb",
+                  "projects[3].name: invalid name \"ml\\xe2\\x80\\x8b\" (no '/', control, invisible or bidirectional-control characters; found U+200B)"},
+        Rejection{"ProjectNameWithRightToLeftOverride",
+                  R"pb(projects { id: "prj_x" cloud_id: "cld_a" name: "\342\200\256lm" })pb",
+                  "projects[3].name: invalid name \"\\xe2\\x80\\xaelm\" (no '/', control, invisible or bidirectional-control characters; found U+202E)"},
+        Rejection{"CloudNameWithNextLine",
+                  R"pb(clouds { id: "cld_x" org_id: "org_a" name: "a\302\205b" })pb",
+                  "clouds[2].name: invalid name"},
+        Rejection{"CloudNameWithByteOrderMark",
+                  R"pb(clouds { id: "cld_x" org_id: "org_a" name: "\357\273\277prod" })pb",
+                  "clouds[2].name: invalid name \"\\xef\\xbb\\xbfprod\" (no '/', control, invisible or bidirectional-control characters; found U+FEFF)"},
         Rejection{"CloudNameWithNewline",
                   R"pb(clouds { id: "cld_x" org_id: "org_a" name: "ma\nin" })pb",
                   "clouds[2].name: invalid name \"ma\\nin\""},
@@ -525,10 +537,43 @@ INSTANTIATE_TEST_SUITE_P(
     RejectionName);
 
 // ---------------------------------------------------------------------------
-// Rules across grants (access-model §4.3).
+// Grant-time rules (access-model §4.3): warnings on load, errors with
+// EngineOptions::strict_grant_rules.
+
+class GrantRuleTest : public ::testing::TestWithParam<Rejection> {};
+
+TEST_P(GrantRuleTest, LoadsWithAWarningAndIsAnErrorWhenStrict) {
+  const Rejection& r = GetParam();
+  v1::PolicySet state = Base(r.extra);
+  EngineOptions options;
+  absl::StatusOr<std::unique_ptr<const Engine>> engine =
+      Engine::Create(state, options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  ASSERT_FALSE((*engine)->warnings().empty());
+  EXPECT_THAT((*engine)->warnings().front(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr(r.message)));
+  std::vector<absl::Status> warnings;
+  EXPECT_TRUE(Engine::Validate(state, options, &warnings).empty());
+  ASSERT_FALSE(warnings.empty());
+  EXPECT_THAT(warnings.front(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                         HasSubstr(r.message)));
+
+  options.strict_grant_rules = true;
+  engine = Engine::Create(state, options);
+  EXPECT_THAT(engine, StatusIs(absl::StatusCode::kInvalidArgument,
+                               HasSubstr(r.message)));
+  const std::string path = r.message.substr(0, r.message.find(": "));
+  EXPECT_THAT(std::string(engine.status().message()), StartsWith(path));
+  std::vector<absl::Status> problems = Engine::Validate(state, options, &warnings);
+  ASSERT_FALSE(problems.empty());
+  EXPECT_THAT(problems.front(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                         HasSubstr(r.message)));
+  EXPECT_TRUE(warnings.empty());
+}
 
 INSTANTIATE_TEST_SUITE_P(
-    GrantInvariants, RejectionTest,
+    GrantRules, GrantRuleTest,
     ::testing::Values(
         Rejection{"ProjectGrantWithoutCloudGrant",
                   R"pb(grants { id: "g1" principal_id: "usr_a2" role: "project_readonly" project_id: "prj_a_ml" })pb",
@@ -552,7 +597,30 @@ INSTANTIATE_TEST_SUITE_P(
         Rejection{"ProjectOwnerWithCloudReadOnly",
                   R"pb(grants { id: "g1" principal_id: "usr_a" role: "project_owner" project_id: "prj_a_default" }
                        grants { id: "g2" principal_id: "usr_a" role: "cloud_read_only" cloud_id: "cld_a" })pb",
-                  "grants[1].role: \"project_owner\" exceeds \"project_readonly\""},
+                  "grants[1].role: \"project_owner\" exceeds \"project_readonly\""}),
+    RejectionName);
+
+// A grant-time rule can be switched off in a custom profile.
+TEST(GrantRuleTest, ProfileMayDropTheCloudGrantPrerequisite) {
+  v1::PolicySet state = Base(
+      R"pb(grants { id: "g1" principal_id: "usr_a2" role: "project_readonly" project_id: "prj_a_ml" })pb");
+  EngineOptions options;
+  options.strict_grant_rules = true;
+  EXPECT_FALSE(Engine::Create(state, options).ok());
+  auto profile = std::make_shared<v1::Profile>(BuiltinProfile());
+  profile->set_project_grant_requires_cloud_grant(false);
+  options.profile = profile;
+  auto engine = Engine::Create(state, options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  EXPECT_TRUE((*engine)->warnings().empty());
+}
+
+// ---------------------------------------------------------------------------
+// Rules across grants that are not grant-time rules: always errors.
+
+INSTANTIATE_TEST_SUITE_P(
+    GrantInvariants, RejectionTest,
+    ::testing::Values(
         Rejection{"ServiceAccountOrgOwner",
                   R"pb(grants { id: "g1" principal_id: "sa_a" role: "org_owner" org_id: "org_a" })pb",
                   "grants[1].subject: service account \"sa_a\" cannot hold \"org_owner\" (EngineOptions::allow_service_account_org_owner)"},

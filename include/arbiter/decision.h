@@ -21,6 +21,7 @@
 #include <ostream>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace arbiter {
 
@@ -55,6 +56,9 @@ enum class Reason : uint8_t {
   kAmbiguousPrincipal,
   kUnknownPermission,
   kUnknownResource,
+  // AccessRequest::org (or the org of FindPrincipal / FindResource) names no
+  // organization of the snapshot, or names one ambiguously.
+  kUnknownOrg,
   // A PrincipalRef/PermissionRef/ResourceRef from another snapshot.
   kStaleReference,
 
@@ -119,6 +123,13 @@ struct Decision {
   absl::string_view grant_id;
   // PolicySet::revision of the snapshot that decided.
   uint64_t revision = 0;
+  // The earliest instant at which the same request on the same snapshot
+  // could decide differently: the first expiry, after the decision time, of
+  // a grant of the principal (or of one of its groups) on the request's
+  // path. absl::InfiniteFuture() when none can expire, and for requests that
+  // do not resolve. A caller may cache the decision until then (and until
+  // it moves to another snapshot).
+  absl::Time valid_until = absl::InfiniteFuture();
 
   bool allowed() const { return effect == Effect::kAllow; }
 };

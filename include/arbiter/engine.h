@@ -81,9 +81,17 @@ class Engine {
       const v1::PolicySet& state, const EngineOptions& options = {});
 
   // Every problem of `state`, up to options.max_errors; empty when valid.
-  // Each status is InvalidArgument with a field-path message.
-  static std::vector<absl::Status> Validate(const v1::PolicySet& state,
-                                            const EngineOptions& options = {});
+  // Each status is InvalidArgument with a field-path message. With
+  // `warnings`, also sets it to the breaches of the grant-time rules
+  // (EngineOptions::strict_grant_rules), each FailedPrecondition with a
+  // field-path message, which do not keep the state from loading.
+  static std::vector<absl::Status> Validate(
+      const v1::PolicySet& state, const EngineOptions& options = {},
+      std::vector<absl::Status>* warnings = nullptr);
+
+  // The grant-time rules this snapshot's state breaks (see Validate), up to
+  // options().max_errors.
+  const std::vector<absl::Status>& warnings() const;
 
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -102,7 +110,10 @@ class Engine {
   // Resolves handles. `principal` is an id or an email; an email that exists
   // in several organizations needs `org` (an organization id or name).
   // `resource` is an id or a `cloud[/project[/workload]]` path; a path needs
-  // `org` unless the snapshot has exactly one organization.
+  // `org` unless the snapshot has exactly one organization. With `org`, only
+  // that organization's objects are found: another tenant's id or email, or
+  // an unknown `org`, gives nullopt (Check by name then denies
+  // UNKNOWN_PRINCIPAL, UNKNOWN_RESOURCE or UNKNOWN_ORG).
   absl::optional<PrincipalRef> FindPrincipal(absl::string_view principal,
                                              absl::string_view org = {}) const;
   absl::optional<PermissionRef> FindPermission(absl::string_view name) const;

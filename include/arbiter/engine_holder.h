@@ -10,9 +10,16 @@
 //   arbiter::EngineHolder holder;
 //   // Writer (any thread):
 //   absl::Status s = holder.Update(new_state);  // old engine kept on error
+//                                               // (or if not newer)
 //   // Readers (any thread):
 //   std::shared_ptr<const arbiter::Engine> engine = holder.Get();
 //   arbiter::Decision d = engine->Check(request);  // d.revision tells which
+//
+// Revisions only move forward: Publish and Update refuse an engine whose
+// revision is not newer than the current one (FailedPrecondition), so that
+// two writers racing, or a writer replaying an old state, can never undo a
+// revocation. Tools that must go back (a deliberate rollback, a test)
+// construct the holder with Options::allow_rollback.
 //
 // Thread safety: every method may be called concurrently from any thread.
 // (A std::shared_mutex rather than absl::Mutex, so that ThreadSanitizer sees
@@ -41,10 +48,19 @@ struct HeldDecision {
   bool allowed() const { return decision.allowed(); }
 };
 
+struct EngineHolderOptions {
+  // Accept engines whose revision equals or precedes the current one.
+  bool allow_rollback = false;
+};
+
 class EngineHolder {
  public:
+  using Options = EngineHolderOptions;
+
   EngineHolder() = default;
-  explicit EngineHolder(std::shared_ptr<const Engine> initial);
+  explicit EngineHolder(Options options) : options_(options) {}
+  explicit EngineHolder(std::shared_ptr<const Engine> initial,
+                        Options options = Options());
 
   EngineHolder(const EngineHolder&) = delete;
   EngineHolder& operator=(const EngineHolder&) = delete;
@@ -53,11 +69,14 @@ class EngineHolder {
   // reader lock around a shared_ptr copy.
   std::shared_ptr<const Engine> Get() const;
 
-  // Makes `engine` current. A null engine is ignored.
-  void Publish(std::shared_ptr<const Engine> engine);
+  // Makes `engine` current. Returns InvalidArgument for a null engine and
+  // FailedPrecondition when its revision is not newer than the current
+  // engine's (unless Options::allow_rollback); the current engine stays then.
+  absl::Status Publish(std::shared_ptr<const Engine> engine);
 
   // Compiles `state` and publishes it. On failure returns the compile error
-  // and leaves the current engine in place.
+  // (or Publish's) and leaves the current engine in place. A state whose
+  // revision is not newer is refused before it is compiled.
   absl::Status Update(const v1::PolicySet& state,
                       const EngineOptions& options = {});
 
@@ -66,6 +85,11 @@ class EngineHolder {
   HeldDecision Check(const AccessRequest& request) const;
 
  private:
+  // OK if an engine at `revision` may replace the current one.
+  absl::Status CheckRevision(uint64_t revision) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
+  const Options options_;
   mutable std::shared_mutex mu_;
   std::shared_ptr<const Engine> current_ ABSL_GUARDED_BY(mu_);
 };

@@ -36,6 +36,9 @@ enum class Channel : uint8_t {
 struct RequestContext {
   Channel channel = Channel::kApi;
   // Judge grant expiry at this instant instead of asking the Engine's clock.
+  // Trusted input: a past instant makes grants that have expired since apply
+  // again (that is its use: audits, replays, "what if"). Never fill it from
+  // an untrusted request; leave it unset on the request path (SECURITY.md).
   absl::optional<absl::Time> now;
 };
 
@@ -47,8 +50,12 @@ struct AccessRequest {
   // A resource id, or a path `cloud[/project[/workload]]` of names resolved in
   // the principal's organization.
   absl::string_view resource;
-  // Optional organization id or name; disambiguates an email that belongs to
-  // principals of several organizations.
+  // Optional organization id or name. When set, it binds every name of the
+  // request: the principal (id or email) and the resource (id or path) must
+  // belong to this organization, else the check denies UNKNOWN_PRINCIPAL or
+  // UNKNOWN_RESOURCE; an organization that does not exist (or a name two
+  // share) denies UNKNOWN_ORG. It also disambiguates an email that belongs to
+  // principals of several organizations (so does a resource given by id).
   absl::string_view org;
   RequestContext context;
 };

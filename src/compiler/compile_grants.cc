@@ -326,7 +326,7 @@ void Compiler::CheckGrantInvariants() {
         auto [lo, hi] = GrantsAt(t.subject, t.scope);
         for (const GrantTmp* g = lo; g != hi; ++g) {
           if (g->role != other_role) continue;
-          diag_.Add(
+          diag_.AddGrantRule(
               Field(Kind::kGrant, t.input, "role"),
               absl::StrCat(Quote(def.name()), " cannot be held together with ",
                            Quote(other), " by ", DescribeSubject(t.subject),
@@ -341,8 +341,10 @@ void Compiler::CheckGrantInvariants() {
       // The backend refuses a project grant unless the grantee can already
       // read the project's cloud.
       const uint32_t cloud = s.nodes[t.scope].path[kCloudLevel];
-      if (!passes_cloud(t.subject, cloud)) {
-        diag_.Add(Field(Kind::kGrant, t.input, "scope"),
+      if ((!s.profile.has_project_grant_requires_cloud_grant() ||
+           s.profile.project_grant_requires_cloud_grant()) &&
+          !passes_cloud(t.subject, cloud)) {
+        diag_.AddGrantRule(Field(Kind::kGrant, t.input, "scope"),
                   absl::StrCat(DescribeSubject(t.subject), " has no grant on ",
                                DescribeNode(cloud), ", which a grant on ",
                                DescribeNode(t.scope), " requires"));
@@ -363,7 +365,7 @@ void Compiler::CheckGrantInvariants() {
               within &= (mine & ~s.role_perms[limit * s.perm_words + w]) == 0;
             }
             if (!within) {
-              diag_.Add(Field(Kind::kGrant, t.input, "role"),
+              diag_.AddGrantRule(Field(Kind::kGrant, t.input, "role"),
                         absl::StrCat(Quote(def.name()), " exceeds ",
                                      Quote(limit_name), ", the most ",
                                      DescribeSubject(t.subject),
@@ -471,9 +473,56 @@ void Compiler::LayOutGrants() {
       }
     }
     rec.groups_end = s.principal_groups.size();
+    rec.flags = 0;
+    auto expiring = [&](GrantSpan g) {
+      for (uint32_t i = g.begin; i < g.end; ++i) {
+        if (s.grants[i].flags & kExpiring) return true;
+      }
+      return false;
+    };
+    bool has_expiring = expiring(rec.grants);
+    for (uint32_t i = rec.groups_begin; i < rec.groups_end && !has_expiring;
+         ++i) {
+      has_expiring = expiring(s.principal_groups[i]);
+    }
+    if (has_expiring) rec.flags |= kPrincipalHasExpiring;
   }
   s.principal_groups.shrink_to_fit();
+  BuildExpiringIndex();
   SummarizeScopes();
+}
+
+void Compiler::BuildExpiringIndex() {
+  CompiledState& s = *out_;
+  s.principal_expiring_begin.clear();
+  s.principal_expiring.clear();
+  if (s.grant_expires.empty()) return;
+  // Bounded by the grants themselves: beyond that, Check searches spans.
+  const size_t budget = 2 * s.grants.size() + 1024;
+  std::vector<uint32_t> begin(s.principals.size() + 1, 0);
+  std::vector<std::pair<uint32_t, int64_t>> pairs;
+  auto add = [&](GrantSpan g) {
+    for (uint32_t i = g.begin; i < g.end; ++i) {
+      if (s.grants[i].flags & kExpiring) {
+        pairs.emplace_back(s.grants[i].scope, s.grant_expires[i]);
+      }
+    }
+  };
+  for (uint32_t p = 0; p < s.principals.size(); ++p) {
+    const PrincipalRec& rec = s.principals[p];
+    const size_t first = pairs.size();
+    if (rec.flags & kPrincipalHasExpiring) {
+      add(rec.grants);
+      for (uint32_t i = rec.groups_begin; i < rec.groups_end; ++i) {
+        add(s.principal_groups[i]);
+      }
+      if (pairs.size() > budget) return;  // leave the index empty
+      std::sort(pairs.begin() + first, pairs.end());
+    }
+    begin[p + 1] = static_cast<uint32_t>(pairs.size());
+  }
+  s.principal_expiring_begin = std::move(begin);
+  s.principal_expiring = std::move(pairs);
 }
 
 void Compiler::SummarizeScopes() {

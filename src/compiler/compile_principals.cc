@@ -23,17 +23,7 @@ void Compiler::BuildPrincipals() {
   // (org node, lower-cased email) -> PolicySet index, for uniqueness among
   // principals that are not deleted: a re-invited user is a new principal
   // with the old email, and the deleted one may stay in the state.
-  struct EmailKeyHash {
-    size_t operator()(const ChildKey& k) const {
-      return CaseInsensitiveHash()(k.name) ^ (k.parent * 0x9e3779b97f4a7c15ull);
-    }
-  };
-  struct EmailKeyEq {
-    bool operator()(const ChildKey& a, const ChildKey& b) const {
-      return a.parent == b.parent && CaseInsensitiveEq()(a.name, b.name);
-    }
-  };
-  absl::flat_hash_map<ChildKey, int, EmailKeyHash, EmailKeyEq> emails;
+  absl::flat_hash_map<ChildKey, int, OrgEmailHash, OrgEmailEq> emails;
   emails.reserve(st_.principals_size());
   std::string lower;  // reused: no allocation per principal
   size_t id_bytes = 0, email_bytes = 0;
@@ -189,6 +179,20 @@ void Compiler::BuildGroups() {
   for (size_t i = 0; i < edges.size(); ++i) s.parents[i] = edges[i].second;
 }
 
+bool Compiler::ChargeClosure(
+    const uint32_t* parents_begin, const uint32_t* parents_end,
+    const std::vector<std::vector<uint32_t>>& ancestors, size_t* work) {
+  for (const uint32_t* it = parents_begin; it != parents_end; ++it) {
+    *work += 1 + ancestors[*it].size();
+  }
+  if (*work <= opt_.max_membership_closure) return true;
+  diag_.AddStatus(absl::InvalidArgumentError(absl::StrCat(
+      "groups: nested group memberships expand to more than ",
+      opt_.max_membership_closure,
+      " transitive memberships (EngineOptions::max_membership_closure)")));
+  return false;
+}
+
 void Compiler::ComputeGroupClosures() {
   const CompiledState& s = *out_;
   const uint32_t num_principals = s.principals.size();
@@ -208,6 +212,10 @@ void Compiler::ComputeGroupClosures() {
   std::vector<std::vector<uint32_t>> ancestors(num_groups);
   std::vector<std::pair<uint32_t, uint32_t>> stack;  // (group, next parent)
   bool cycle_found = false, depth_reported = false;
+  // Transitive memberships gathered so far, before duplicates are removed:
+  // the work and memory of this function, bounded by
+  // EngineOptions::max_membership_closure (SECURITY.md, "Cost model").
+  size_t work = 0;
 
   for (uint32_t root = 0; root < num_groups && !cycle_found; ++root) {
     if (color[root] != kWhite) continue;
@@ -259,7 +267,9 @@ void Compiler::ComputeGroupClosures() {
         }
       }
       too_deep[g] = deep;
-      if (!deep) {
+      if (!deep && !ChargeClosure(pb, pe, ancestors, &work)) {
+        cycle_found = true;  // stop: the budget is spent
+      } else if (!deep) {
         std::vector<uint32_t>& anc = ancestors[g];
         for (const uint32_t* it = pb; it != pe; ++it) {
           anc.push_back(*it);
@@ -282,6 +292,7 @@ void Compiler::ComputeGroupClosures() {
   for (uint32_t p = 0; p < num_principals; ++p) {
     scratch.clear();
     auto [pb, pe] = parents_of(p);
+    if (!ChargeClosure(pb, pe, ancestors, &work)) return;
     for (const uint32_t* it = pb; it != pe; ++it) {
       scratch.push_back(*it);
       scratch.insert(scratch.end(), ancestors[*it].begin(),

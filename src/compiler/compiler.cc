@@ -524,14 +524,34 @@ void Compiler::BuildIndexes() {
     }
   }
 
-  s.next_same_email.assign(s.principals.size(), kNone);
+  // Where several deleted principals share an email, the one with the least
+  // id stands for them (docs/semantics.md step 1).
+  auto less_id = [&](uint32_t a, uint32_t b) {
+    return b == kNone || s.principal_ids.Get(a) < s.principal_ids.Get(b);
+  };
   s.email_index.reserve(s.principals.size());
+  s.org_email_index.reserve(s.principals.size());
   for (uint32_t p = 0; p < s.principals.size(); ++p) {
-    auto [it, inserted] = s.email_index.emplace(s.principal_emails.Get(p), p);
+    absl::string_view email = s.principal_emails.Get(p);
+    const bool deleted =
+        s.principals[p].state == v1::PRINCIPAL_STATE_DELETED;
+    CompiledState::EmailEntry& e = s.email_index[email];
+    if (deleted) {
+      if (less_id(p, e.deleted)) e.deleted = p;
+    } else {
+      if (less_id(p, e.live)) e.live = p;
+      ++e.live_count;
+    }
+    auto [it, inserted] =
+        s.org_email_index.emplace(ChildKey{s.principals[p].org, email}, p);
+    // The organization's live principal (at most one: BuildPrincipals)
+    // replaces deleted ones.
     if (!inserted) {
-      // Chain principals sharing an email (they are in different orgs).
-      s.next_same_email[p] = s.next_same_email[it->second];
-      s.next_same_email[it->second] = p;
+      const bool current_deleted =
+          s.principals[it->second].state == v1::PRINCIPAL_STATE_DELETED;
+      if (!deleted || (current_deleted && less_id(p, it->second))) {
+        it->second = p;
+      }
     }
   }
 }

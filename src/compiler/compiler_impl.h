@@ -93,6 +93,14 @@ class Compiler {
   // compile_principals.cc
   void BuildPrincipals();
   void BuildGroups();
+  // Adds the memberships a subject with these direct parents gathers to
+  // *work; false (and an error) once they exceed max_membership_closure.
+  bool ChargeClosure(const uint32_t* parents_begin,
+                     const uint32_t* parents_end,
+                     const std::vector<std::vector<uint32_t>>& ancestors,
+                     size_t* work);
+  // CompiledState::principal_expiring, after LayOutGrants.
+  void BuildExpiringIndex();
   void ComputeGroupClosures();
 
   // compile_grants.cc

@@ -2,6 +2,13 @@
 // messages start with a field path ("grants[12].scope: unknown project
 // \"prj_9\""). The compiler keeps going after a problem so that Validate can
 // report all of them, up to a limit.
+//
+// Breaches of the grant-time rules (access-model §4.3: a project grant
+// without a cloud grant, a project role above a deny role's limit, roles
+// that cannot be held together) are warnings, FailedPrecondition statuses
+// with the same kind of message: such a state still loads, because a
+// revocation can produce it and refusing it would keep the older, more
+// permissive state serving. With `strict` they are errors.
 
 #ifndef ARBITER_SRC_COMPILER_DIAGNOSTICS_H_
 #define ARBITER_SRC_COMPILER_DIAGNOSTICS_H_
@@ -20,8 +27,8 @@ namespace internal {
 
 class Diagnostics {
  public:
-  explicit Diagnostics(size_t max_errors)
-      : max_errors_(max_errors == 0 ? 1 : max_errors) {}
+  explicit Diagnostics(size_t max_errors, bool strict = false)
+      : max_errors_(max_errors == 0 ? 1 : max_errors), strict_(strict) {}
 
   void Add(absl::string_view path, absl::string_view message) {
     ++count_;
@@ -37,6 +44,22 @@ class Diagnostics {
     ++count_;
     if (errors_.size() < max_errors_) errors_.push_back(std::move(status));
   }
+
+  // A breach of a grant-time rule: a warning, or an error when strict.
+  void AddGrantRule(absl::string_view path, absl::string_view message) {
+    if (strict_) {
+      Add(path, message);
+      return;
+    }
+    ++warning_count_;
+    if (warnings_.size() < max_errors_) {
+      warnings_.push_back(absl::FailedPreconditionError(
+          absl::StrCat(path, ": ", message)));
+    }
+  }
+  const std::vector<absl::Status>& warnings() const { return warnings_; }
+  std::vector<absl::Status> TakeWarnings() { return std::move(warnings_); }
+  size_t warning_count() const { return warning_count_; }
 
   bool ok() const { return count_ == 0; }
   // True once the limit is reached: callers may stop early.
@@ -58,8 +81,11 @@ class Diagnostics {
 
  private:
   size_t max_errors_;
+  bool strict_;
   size_t count_ = 0;
+  size_t warning_count_ = 0;
   std::vector<absl::Status> errors_;
+  std::vector<absl::Status> warnings_;
 };
 
 }  // namespace internal

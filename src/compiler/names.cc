@@ -2,6 +2,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace arbiter {
 namespace internal {
@@ -67,6 +68,39 @@ std::string CheckId(absl::string_view id, size_t max_length) {
   return "";
 }
 
+namespace {
+
+// The code point at s[*i] of valid UTF-8, advancing *i past it.
+uint32_t NextCodePoint(absl::string_view s, size_t* i) {
+  const unsigned char c = static_cast<unsigned char>(s[*i]);
+  const int extra = c < 0x80 ? 0 : c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
+  uint32_t cp = extra == 0   ? c
+                : extra == 1 ? (c & 0x1F)
+                : extra == 2 ? (c & 0x0F)
+                             : (c & 0x07);
+  for (int k = 1; k <= extra; ++k) {
+    cp = (cp << 6) | (static_cast<unsigned char>(s[*i + k]) & 0x3F);
+  }
+  *i += extra + 1;
+  return cp;
+}
+
+// Characters that print as nothing or reorder what follows, so that two
+// different names could print identically: C0/C1 controls, format and bidi
+// controls, invisible separators and fillers, variation selectors, tags.
+bool IsInvisibleOrControl(uint32_t cp) {
+  return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0xAD ||
+         cp == 0x34F || cp == 0x61C || cp == 0x115F || cp == 0x1160 ||
+         cp == 0x17B4 || cp == 0x17B5 || (cp >= 0x180B && cp <= 0x180F) ||
+         (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202E) ||
+         (cp >= 0x2060 && cp <= 0x206F) || cp == 0x3164 ||
+         (cp >= 0xFE00 && cp <= 0xFE0F) || cp == 0xFEFF || cp == 0xFFA0 ||
+         (cp >= 0xFFF9 && cp <= 0xFFFB) || (cp >= 0x1D173 && cp <= 0x1D17A) ||
+         (cp >= 0xE0000 && cp <= 0xE0FFF);
+}
+
+}  // namespace
+
 std::string CheckName(absl::string_view name, size_t max_length) {
   if (name.empty()) return "missing name";
   if (name.size() > max_length) {
@@ -75,10 +109,13 @@ std::string CheckName(absl::string_view name, size_t max_length) {
   }
   if (!IsValidUtf8(name))
     return absl::StrCat("name ", Quote(name), " is not valid UTF-8");
-  for (char c : name) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F || c == '/') {
-      return absl::StrCat("invalid name ", Quote(name),
-                          " (no control characters or '/')");
+  for (size_t i = 0; i < name.size();) {
+    const uint32_t cp = NextCodePoint(name, &i);
+    if (cp == '/' || IsInvisibleOrControl(cp)) {
+      return absl::StrCat(
+          "invalid name ", Quote(name),
+          " (no '/', control, invisible or bidirectional-control characters;",
+          absl::StrFormat(" found U+%04X)", cp));
     }
   }
   return "";

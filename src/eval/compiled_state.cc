@@ -48,20 +48,23 @@ size_t CompiledState::MemoryUsage() const {
   bytes += VectorBytes(permissions) + permission_names.MemoryUsage() +
            MapBytes(permission_index);
   bytes += VectorBytes(roles) + role_names.MemoryUsage() +
-           VectorBytes(role_perms) + VectorBytes(role_own);
+           VectorBytes(role_perms) + VectorBytes(role_own) +
+           VectorBytes(permission_masks) + VectorBytes(exempt_roles);
   bytes += VectorBytes(nodes) + VectorBytes(node_creator) +
            node_ids.MemoryUsage() + node_names.MemoryUsage() +
-           MapBytes(child_by_name) + MapBytes(org_by_name) +
+           MapBytes(child_by_name) + node_paths.MemoryUsage() +
+           MapBytes(path_index) + MapBytes(org_by_name) +
            VectorBytes(org_nodes);
   bytes += VectorBytes(principals) + principal_ids.MemoryUsage() +
            principal_emails.MemoryUsage() + MapBytes(email_index) +
-           VectorBytes(next_same_email) + VectorBytes(principal_groups) +
+           MapBytes(org_email_index) + VectorBytes(principal_groups) +
            VectorBytes(summary_entries) + VectorBytes(summary_expires) +
            group_ids.MemoryUsage() + VectorBytes(parents_begin) +
            VectorBytes(parents) + MapBytes(id_index);
   bytes += VectorBytes(grants) + VectorBytes(grant_scopes) +
            VectorBytes(subject_grants_begin) + grant_ids.MemoryUsage() +
-           VectorBytes(grant_expires);
+           VectorBytes(grant_expires) + VectorBytes(principal_expiring_begin) +
+           VectorBytes(principal_expiring);
   if (iam != nullptr) bytes += iam->MemoryUsage();
   return bytes;
 }

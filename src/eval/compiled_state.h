@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "arbiter/decision.h"
 #include "arbiter/engine_options.h"
@@ -170,8 +171,15 @@ struct alignas(64) PrincipalRec {
   uint8_t kind;   // v1::PrincipalKind
   uint8_t state;  // v1::PrincipalState (UNSPECIFIED normalized to ACTIVE)
   uint8_t summary_size;
+  uint8_t flags;  // PrincipalFlags
 };
 static_assert(sizeof(PrincipalRec) == 64, "PrincipalRec is one cache line");
+
+enum PrincipalFlags : uint8_t {
+  // Some grant of the principal or of one of its groups expires: Check then
+  // works out Decision::valid_until (ValidUntil in src/eval/evaluator.cc).
+  kPrincipalHasExpiring = 1,
+};
 
 enum GrantFlags : uint8_t {
   kExpiring = 1,  // the expiry is CompiledState::grant_expires[i]
@@ -268,13 +276,23 @@ struct CompiledState {
   HugeVector<PrincipalRec> principals;
   StringTable principal_ids;     // same index as principals
   StringTable principal_emails;  // ASCII-lowercased
-  // First principal with a given (lower-cased) email; next_same_email chains
-  // the others (principals of other organizations, or deleted ones of the
-  // same organization, with the same email; see ResolvePrincipal).
-  absl::flat_hash_map<absl::string_view, uint32_t, CaseInsensitiveHash,
+  // Principals by (lower-cased) email, across organizations: the least live
+  // (not deleted) one, how many live ones there are (at most one per
+  // organization), and the least deleted one. Requests without an
+  // organization resolve emails here in constant time however many deleted
+  // principals share an email (see ResolvePrincipal).
+  struct EmailEntry {
+    uint32_t live = kNone;
+    uint32_t live_count = 0;
+    uint32_t deleted = kNone;
+  };
+  absl::flat_hash_map<absl::string_view, EmailEntry, CaseInsensitiveHash,
                       CaseInsensitiveEq>
       email_index;
-  std::vector<uint32_t> next_same_email;
+  // (organization node, email) -> that organization's live principal with
+  // the email, else its least deleted one.
+  absl::flat_hash_map<ChildKey, uint32_t, OrgEmailHash, OrgEmailEq>
+      org_email_index;
   // The grants of each principal's groups that hold grants, transitive, in
   // group id order.
   HugeVector<GrantSpan> principal_groups;
@@ -329,6 +347,17 @@ struct CompiledState {
 
   // The subject holding grant i.
   uint32_t SubjectOfGrant(uint32_t i) const;
+
+  // For Decision::valid_until: the (scope, expiry) pairs of the expiring
+  // grants of each principal and of its groups, sorted, principal p's at
+  // [principal_expiring_begin[p], principal_expiring_begin[p + 1]). Empty
+  // when the pairs would outgrow the grants (groups with many expiring
+  // grants and many members); Check then searches the grant spans.
+  std::vector<uint32_t> principal_expiring_begin;
+  std::vector<std::pair<uint32_t, int64_t>> principal_expiring;
+
+  // Breaches of the grant-time rules found while compiling (Diagnostics).
+  std::vector<absl::Status> warnings;
 
   // ---- Cloud IAM mapping ----
   std::unique_ptr<const IamMappings> iam;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <limits>
 
 // ARBITER_PORTABLE_SCAN (CMake option of the same name) selects the portable
 // scan on x86 too, so that the sanitizer builds test the path other
@@ -11,6 +12,8 @@
 #include <emmintrin.h>
 #endif
 
+#include "absl/base/attributes.h"
+#include "absl/base/optimization.h"
 #include "absl/time/time.h"
 #include "arbiter/clock.h"
 #include "arbiter/engine.h"
@@ -48,13 +51,16 @@ class LazyNow {
   }
 
   // Whether now is before `t` (Unix nanoseconds).
-  bool Before(int64_t t) {
+  bool Before(int64_t t) { return Now() < t; }
+
+  // Now, in Unix nanoseconds; the clock is read at most once.
+  int64_t Now() {
     if (!have_) {
       now_ = ToUnixNanosSaturated(context_.now.has_value() ? *context_.now
                                                            : clock_->Now());
       have_ = true;
     }
-    return now_ < t;
+    return now_;
   }
 
  private:
@@ -575,6 +581,59 @@ Decision EvaluateGeneric(const CompiledState& s, uint32_t p, uint32_t k,
 
 namespace {
 
+// Decision::valid_until for principal p on the path of `node` up to level
+// `top`: the first expiry after now among the grants of p and of its groups
+// at the path's scopes. Only grants on the path take part in a decision, and
+// a grant's liveness changes once, at its expiry. Called only for
+// principals with kPrincipalHasExpiring. Binary searches the principal's
+// sorted (scope, expiry) pairs (or, without them, each subject's
+// scope-sorted grants), so its cost does not grow with the number of grants
+// at other scopes; it reads the clock only when a grant on the path expires,
+// which the evaluation has then usually read already.
+ABSL_ATTRIBUTE_NOINLINE absl::Time ValidUntil(const CompiledState& s,
+                                              uint32_t p, const Node& node,
+                                              int top, LazyNow& now) {
+  int64_t first = kNever;
+  if (!s.principal_expiring_begin.empty()) {
+    const auto* b = s.principal_expiring.data() + s.principal_expiring_begin[p];
+    const auto* e =
+        s.principal_expiring.data() + s.principal_expiring_begin[p + 1];
+    for (int level = 0; level <= top; ++level) {
+      const uint32_t scope = node.path[level];
+      if (scope == kNone) continue;
+      const auto* lo = std::lower_bound(
+          b, e, std::make_pair(scope, std::numeric_limits<int64_t>::min()));
+      if (lo == e || lo->first != scope) continue;
+      // The scope's expiries, ascending: the first one after now.
+      const auto* hi = std::upper_bound(
+          lo, e, std::make_pair(scope, now.Now()));
+      if (hi != e && hi->first == scope && hi->second < first) {
+        first = hi->second;
+      }
+    }
+  } else {
+    auto scan = [&](GrantSpan span) {
+      const uint32_t* scopes = s.grant_scopes.data();
+      for (int level = 0; level <= top; ++level) {
+        const uint32_t scope = node.path[level];
+        if (scope == kNone) continue;
+        const uint32_t* lo =
+            std::lower_bound(scopes + span.begin, scopes + span.end, scope);
+        for (; lo != scopes + span.end && *lo == scope; ++lo) {
+          const int64_t e = s.GrantExpires(static_cast<uint32_t>(lo - scopes));
+          if (e != kNever && e > now.Now() && e < first) first = e;
+        }
+      }
+    };
+    const PrincipalRec& rec = s.principals[p];
+    scan(rec.grants);
+    for (uint32_t i = rec.groups_begin; i < rec.groups_end; ++i) {
+      scan(s.principal_groups[i]);
+    }
+  }
+  return first == kNever ? absl::InfiniteFuture() : absl::FromUnixNanos(first);
+}
+
 // Evaluate's body, inlined into Engine::Check (below) as well.
 ARBITER_ALWAYS_INLINE inline Decision EvaluateInline(
     const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
@@ -626,11 +685,15 @@ ARBITER_ALWAYS_INLINE inline Decision EvaluateInline(
       s.options.clock ? s.options.clock.get() : &Clock::System();
   LazyNow now(context, clock);
   // Summaries exist only with role masks (mask_path).
-  if (summary) return EvaluateSummary(s, p, k, r, node, top, now, revision);
-  if (s.mask_path && evaluation != EvaluationPath::kGeneric) {
-    return EvaluateMasks(s, p, k, r, node, top, now, revision);
+  Decision d =
+      summary ? EvaluateSummary(s, p, k, r, node, top, now, revision)
+      : (s.mask_path && evaluation != EvaluationPath::kGeneric)
+          ? EvaluateMasks(s, p, k, r, node, top, now, revision)
+          : EvaluateGeneric(s, p, k, r, node, top, now, revision);
+  if (ABSL_PREDICT_FALSE(principal.flags & kPrincipalHasExpiring)) {
+    d.valid_until = ValidUntil(s, p, node, top, now);
   }
-  return EvaluateGeneric(s, p, k, r, node, top, now, revision);
+  return d;
 }
 
 }  // namespace

@@ -4,20 +4,30 @@
 
 namespace arbiter {
 namespace internal {
+namespace {
+
+// The node with id `id`, or kNone (no object, or not a resource).
+uint32_t NodeById(const CompiledState& s, absl::string_view id) {
+  auto it = s.id_index.find(id);
+  if (it == s.id_index.end() ||
+      it->second.kind != CompiledState::ObjectKind::kNode) {
+    return kNone;
+  }
+  return it->second.index;
+}
+
+}  // namespace
 
 uint32_t ResolveOrg(const CompiledState& s, absl::string_view org) {
-  auto it = s.id_index.find(org);
-  if (it != s.id_index.end() &&
-      it->second.kind == CompiledState::ObjectKind::kNode &&
-      s.nodes[it->second.index].kind == NodeKind::kOrg) {
-    return it->second.index;
-  }
+  const uint32_t by_id = NodeById(s, org);
+  if (by_id != kNone && s.nodes[by_id].kind == NodeKind::kOrg) return by_id;
   auto nit = s.org_by_name.find(org);
   return nit == s.org_by_name.end() ? kNone : nit->second;
 }
 
 bool ResolvePrincipal(const CompiledState& s, absl::string_view principal,
-                      absl::string_view org, uint32_t* index, Reason* failure) {
+                      uint32_t org_node, uint32_t hint_org, uint32_t* index,
+                      Reason* failure) {
   *failure = Reason::kUnknownPrincipal;
   // Ids never contain '@' and emails always do.
   if (principal.find('@') == absl::string_view::npos) {
@@ -26,60 +36,93 @@ bool ResolvePrincipal(const CompiledState& s, absl::string_view principal,
         it->second.kind != CompiledState::ObjectKind::kPrincipal) {
       return false;
     }
+    // Another tenant's principal is unknown in this organization.
+    if (org_node != kNone && s.principals[it->second.index].org != org_node) {
+      return false;
+    }
     *index = it->second.index;
+    return true;
+  }
+  if (org_node != kNone) {
+    auto it = s.org_email_index.find(ChildKey{org_node, principal});
+    if (it == s.org_email_index.end()) return false;
+    *index = it->second;
     return true;
   }
   auto eit = s.email_index.find(principal);
   if (eit == s.email_index.end()) return false;
-  // Principals sharing the email: at most one live (not deleted) one per
-  // organization, plus deleted ones (earlier members, since re-invited).
-  // The live one wins; with none, a single deleted one (which Check denies).
-  // Two candidates of the same kind are ambiguous.
-  const uint32_t org_node = org.empty() ? kNone : ResolveOrg(s, org);
-  if (!org.empty() && org_node == kNone) return false;
-  uint32_t live = kNone, deleted = kNone;
-  int live_count = 0, deleted_count = 0;
-  for (uint32_t p = eit->second; p != kNone; p = s.next_same_email[p]) {
-    if (org_node != kNone && s.principals[p].org != org_node) continue;
-    if (s.principals[p].state == v1::PRINCIPAL_STATE_DELETED) {
-      deleted = p;
-      ++deleted_count;
-    } else {
-      live = p;
-      ++live_count;
-    }
+  const CompiledState::EmailEntry& e = eit->second;
+  if (e.live_count == 1) {
+    *index = e.live;
+    return true;
   }
-  if (live_count + deleted_count == 0) return false;
-  if (live_count > 1 || (live_count == 0 && deleted_count > 1)) {
+  if (e.live_count > 1) {
+    if (hint_org != kNone) {
+      auto it = s.org_email_index.find(ChildKey{hint_org, principal});
+      if (it != s.org_email_index.end() &&
+          s.principals[it->second].state != v1::PRINCIPAL_STATE_DELETED) {
+        *index = it->second;
+        return true;
+      }
+    }
     *failure = Reason::kAmbiguousPrincipal;
     return false;
   }
-  *index = live_count == 1 ? live : deleted;
+  if (e.deleted == kNone) return false;  // unreachable: an entry has one
+  *index = e.deleted;
   return true;
 }
 
 uint32_t ResolveResource(const CompiledState& s, absl::string_view resource,
-                         uint32_t org_node) {
+                         uint32_t path_org, uint32_t bound_org) {
+  uint32_t node = kNone;
   // Ids never contain '/': a path is looked up whole. A bare name is an id
   // first, then a cloud name.
   if (resource.find('/') == absl::string_view::npos) {
     auto it = s.id_index.find(resource);
     if (it != s.id_index.end()) {
-      return it->second.kind == CompiledState::ObjectKind::kNode
-                 ? it->second.index
-                 : kNone;
+      if (it->second.kind != CompiledState::ObjectKind::kNode) return kNone;
+      node = it->second.index;
     }
   }
-  if (org_node == kNone || resource.empty()) return kNone;
-  auto pit = s.path_index.find(ChildKey{org_node, resource});
-  return pit == s.path_index.end() ? kNone : pit->second;
+  if (node == kNone) {
+    if (path_org == kNone || resource.empty()) return kNone;
+    auto pit = s.path_index.find(ChildKey{path_org, resource});
+    if (pit == s.path_index.end()) return kNone;
+    node = pit->second;
+  }
+  // Another tenant's resource is unknown in this organization.
+  if (bound_org != kNone && s.nodes[node].path[kOrgLevel] != bound_org) {
+    return kNone;
+  }
+  return node;
 }
 
 Resolved ResolveRequest(const CompiledState& s, const AccessRequest& request) {
   Resolved r;
-  if (!ResolvePrincipal(s, request.principal, request.org, &r.principal,
+  uint32_t org_node = kNone;
+  if (!request.org.empty()) {
+    org_node = ResolveOrg(s, request.org);
+    if (org_node == kNone) {
+      r.failure = Reason::kUnknownOrg;
+      return r;
+    }
+  }
+  if (!ResolvePrincipal(s, request.principal, org_node, kNone, &r.principal,
                         &r.failure)) {
-    return r;
+    // Without an organization, a resource id may settle which
+    // organization's principal an email shared across organizations means.
+    if (r.failure != Reason::kAmbiguousPrincipal ||
+        request.resource.find('/') != absl::string_view::npos) {
+      return r;
+    }
+    const uint32_t node = NodeById(s, request.resource);
+    if (node == kNone ||
+        !ResolvePrincipal(s, request.principal, kNone,
+                          s.nodes[node].path[kOrgLevel], &r.principal,
+                          &r.failure)) {
+      return r;
+    }
   }
   auto pit = s.permission_index.find(request.permission);
   if (pit == s.permission_index.end()) {
@@ -87,8 +130,9 @@ Resolved ResolveRequest(const CompiledState& s, const AccessRequest& request) {
     return r;
   }
   r.permission = pit->second;
-  r.resource =
-      ResolveResource(s, request.resource, s.principals[r.principal].org);
+  r.resource = ResolveResource(
+      s, request.resource,
+      org_node != kNone ? org_node : s.principals[r.principal].org, org_node);
   if (r.resource == kNone) {
     r.failure = Reason::kUnknownResource;
     return r;

@@ -96,6 +96,20 @@ struct ChildKey {
   }
 };
 
+// (organization node, email) keys compared ASCII-case-insensitively: the
+// principal with an email within one organization.
+struct OrgEmailHash {
+  size_t operator()(const ChildKey& k) const {
+    return CaseInsensitiveHash()(k.name) ^
+           hashing_internal::Mix(k.parent * 0x9e3779b97f4a7c15ull);
+  }
+};
+struct OrgEmailEq {
+  bool operator()(const ChildKey& a, const ChildKey& b) const {
+    return a.parent == b.parent && CaseInsensitiveEq()(a.name, b.name);
+  }
+};
+
 }  // namespace internal
 }  // namespace arbiter
 

@@ -64,15 +64,6 @@ const v1::Principal* PrincipalById(const v1::PolicySet& s,
 }
 
 // `ref` names organization `org_id` by id or by name.
-bool OrgMatches(const v1::PolicySet& s, absl::string_view org_id,
-                absl::string_view ref) {
-  if (ref == org_id) return true;
-  for (const v1::Organization& o : s.organizations()) {
-    if (o.id() == org_id && !o.name().empty() && o.name() == ref) return true;
-  }
-  return false;
-}
-
 const v1::Project* ProjectById(const v1::PolicySet& s, absl::string_view id) {
   for (const v1::Project& p : s.projects()) {
     if (p.id() == id) return &p;
@@ -636,33 +627,75 @@ ReferenceEvaluator::ReferenceEvaluator(const v1::PolicySet& state,
 ReferenceDecision ReferenceEvaluator::Check(
     const AccessRequest& request) const {
   const uint64_t rev = state_.revision();
-  // Step 1: resolve the principal (an id, else an email, case-insensitive,
-  // optionally restricted to `org`), the permission and the resource (an id,
-  // else a path in the principal's organization).
-  // A live (not deleted) match wins over deleted ones (re-invited users);
-  // two matches of the same kind are ambiguous.
+  // Step 1 (docs/semantics.md): the organization, if named (by id, else by
+  // a name only it has), binds every name of the request to it. Then the
+  // principal: an id, else an email (case-insensitive): within the org, its
+  // live holder, else its least deleted one; without one, the only live
+  // holder across orgs (several: the one of a resource id's org, else
+  // ambiguous), else the least deleted one. Then the permission, then the
+  // resource: an id, else a path in the org (or the principal's).
+  std::string org;
+  if (!request.org.empty()) {
+    for (const v1::Organization& o : state_.organizations()) {
+      if (o.id() == request.org) org = o.id();
+    }
+    if (org.empty()) {
+      int named = 0;
+      for (const v1::Organization& o : state_.organizations()) {
+        if (!o.name().empty() && o.name() == request.org) {
+          org = o.id();
+          ++named;
+        }
+      }
+      if (named != 1) return Deny(Reason::kUnknownOrg, rev);
+    }
+  }
   const v1::Principal* principal = PrincipalById(state_, request.principal);
+  if (principal != nullptr && !org.empty() && principal->org_id() != org) {
+    return Deny(Reason::kUnknownPrincipal, rev);
+  }
   if (principal == nullptr) {
     std::vector<const v1::Principal*> live, deleted;
     for (const v1::Principal& p : state_.principals()) {
       if (!absl::EqualsIgnoreCase(p.email(), request.principal)) continue;
-      if (!request.org.empty() && !OrgMatches(state_, p.org_id(), request.org))
-        continue;
+      if (!org.empty() && p.org_id() != org) continue;
       (p.state() == v1::PRINCIPAL_STATE_DELETED ? deleted : live).push_back(&p);
     }
-    const std::vector<const v1::Principal*>& chosen =
-        live.empty() ? deleted : live;
-    if (chosen.empty()) return Deny(Reason::kUnknownPrincipal, rev);
-    if (chosen.size() > 1) return Deny(Reason::kAmbiguousPrincipal, rev);
-    principal = chosen.front();
+    auto least = [](const std::vector<const v1::Principal*>& v) {
+      const v1::Principal* out = v.front();
+      for (const v1::Principal* p : v) {
+        if (p->id() < out->id()) out = p;
+      }
+      return out;
+    };
+    if (live.size() == 1) {
+      principal = live.front();
+    } else if (live.size() > 1) {
+      Resource hint;
+      if (absl::StrContains(request.resource, '/') ||
+          !ResourceById(state_, request.resource, &hint)) {
+        return Deny(Reason::kAmbiguousPrincipal, rev);
+      }
+      for (const v1::Principal* p : live) {
+        if (p->org_id() == hint.org_id) principal = p;
+      }
+      if (principal == nullptr) return Deny(Reason::kAmbiguousPrincipal, rev);
+    } else if (!deleted.empty()) {
+      principal = least(deleted);
+    } else {
+      return Deny(Reason::kUnknownPrincipal, rev);
+    }
   }
   if (FindPermission(profile_, request.permission) == nullptr) {
     return Deny(Reason::kUnknownPermission, rev);
   }
   Resource resource;
   if (!ResourceById(state_, request.resource, &resource) &&
-      !ResourceByPath(state_, principal->org_id(), request.resource,
-                      &resource)) {
+      !ResourceByPath(state_, org.empty() ? principal->org_id() : org,
+                      request.resource, &resource)) {
+    return Deny(Reason::kUnknownResource, rev);
+  }
+  if (!org.empty() && resource.org_id != org) {
     return Deny(Reason::kUnknownResource, rev);
   }
   return CheckResolved(principal->id(), request.permission, resource.id,
