@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(bazel-bootstrap bazel-rules-java bazel-rules-proto bazel-skylib
-  pkg-config g++ protobuf-compiler libprotobuf-dev libabsl-dev libre2-dev
+  pkg-config g++ protobuf-compiler libprotobuf-dev libabsl-dev libre2-dev rapidjson-dev
   libgtest-dev libgmock-dev libbenchmark-dev)
 
 missing=()

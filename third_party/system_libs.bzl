@@ -66,6 +66,10 @@ def arbiter_system_libs(name = "system_libs"):
                 "absl_str_format",
             ],
             "re2": ["re2"],
+            # Header-only (apt: rapidjson-dev), private to the library: the
+            # strict JSON pre-scan of src/io/json_scan.cc. pkg-config has no
+            # link flags for it, but fails here if it is not installed.
+            "rapidjson": ["RapidJSON"],
             # GTest::gmock and GTest::gmock_main in CMake. Debian ships them
             # as static archives.
             "gmock": ["gmock"],

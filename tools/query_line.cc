@@ -212,7 +212,12 @@ class Scanner {
     const size_t start = pos_;
     Consume('-');
     if (Consume('0')) {
-      // no leading zeros
+      // JSON has no leading zeros: "01" is not the number 0 followed by junk
+      // (whose error row would echo the id as 0), it is not a number.
+      if (IsDigit(Peek())) {
+        pos_ = start;
+        return Error("invalid number: leading zeros are not allowed");
+      }
     } else if (IsDigit(Peek())) {
       while (IsDigit(Peek())) ++pos_;
     } else {

@@ -9,8 +9,10 @@
 //
 // Keys: principal, permission, resource (strings, required); org, channel,
 // at (strings, optional); id (string or number, optional, echoed verbatim).
-// A null value means the key is absent. Unknown keys, duplicate keys, other
-// value types, strings that are not UTF-8 and trailing content are errors.
+// A null value means the key is absent. Unknown keys, duplicate keys (also
+// when spelled with escapes, "pr\u0069ncipal"), other value types, strings
+// that are not UTF-8, numbers that are not JSON numbers (`01`, `1.`, `+1`)
+// and trailing content are errors. An "id" is echoed exactly as written.
 
 #ifndef ARBITER_TOOLS_QUERY_LINE_H_
 #define ARBITER_TOOLS_QUERY_LINE_H_

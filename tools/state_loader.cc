@@ -17,7 +17,7 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/unknown_field_set.h"
-#include "google/protobuf/util/json_util.h"
+#include "src/io/json_scan.h"
 
 namespace arbiter {
 namespace cli {
@@ -55,6 +55,12 @@ absl::Status TooLarge(const std::string& path, uint64_t size, size_t max_bytes,
 }
 
 }  // namespace
+
+void StripUtf8Bom(std::string* data) {
+  absl::string_view view(*data);
+  if (internal::ConsumeUtf8Bom(&view))
+    data->erase(0, data->size() - view.size());
+}
 
 absl::StatusOr<std::string> ReadInputFile(const std::string& path,
                                           size_t max_bytes) {
@@ -100,6 +106,7 @@ absl::StatusOr<std::string> ReadInputFile(const std::string& path,
 PolicyFormat DetectFormat(absl::string_view path, absl::string_view data) {
   PolicyFormat format = FormatFromPath(path);
   if (format != PolicyFormat::kAuto) return format;
+  internal::ConsumeUtf8Bom(&data);
   size_t i = 0;
   while (i < data.size() && absl::ascii_isspace(data[i])) ++i;
   if (i < data.size() && data[i] == '{') return PolicyFormat::kJson;
@@ -128,6 +135,9 @@ absl::StatusOr<LoadedState> ParseStateData(std::string data,
   loaded.format = options.format != PolicyFormat::kAuto
                       ? options.format
                       : DetectFormat(path == "-" ? "" : path, data);
+  // Text and JSON ignore a leading UTF-8 byte order mark; drop it here too,
+  // so that the kept text locates problems at the right columns.
+  if (loaded.format != PolicyFormat::kBinary) StripUtf8Bom(&data);
   LoadOptions load;
   load.max_bytes = options.max_bytes;
   absl::StatusOr<v1::PolicySet> state =
@@ -168,15 +178,12 @@ absl::Status ParseTextOrJson(absl::string_view data, PolicyFormat format,
   }
   switch (format) {
     case PolicyFormat::kJson: {
-      google::protobuf::util::JsonParseOptions json_options;
-      auto status = google::protobuf::util::JsonStringToMessage(
-          google::protobuf::StringPiece(data.data(), data.size()), message,
-          json_options);
+      // Strict: duplicate keys, which protobuf would merge, are refused.
+      internal::ConsumeUtf8Bom(&data);
+      absl::Status status =
+          internal::ParseStrictJson(data, source, {}, message);
       if (!status.ok()) {
-        return absl::InvalidArgumentError(
-            OneLine(absl::StrCat(source, ": not a ", type, " in JSON: ",
-                                 absl::string_view(status.message().data(),
-                                                   status.message().size()))));
+        return absl::Status(status.code(), OneLine(status.message()));
       }
       return absl::OkStatus();
     }
@@ -189,6 +196,7 @@ absl::Status ParseTextOrJson(absl::string_view data, PolicyFormat format,
       }
       return absl::OkStatus();
     default: {
+      internal::ConsumeUtf8Bom(&data);
       google::protobuf::TextFormat::Parser parser;
       FirstError errors;
       parser.RecordErrorsTo(&errors);

@@ -54,16 +54,24 @@ absl::StatusOr<LoadedState> ParseStateData(std::string data,
                                            const std::string& path,
                                            const StateLoadOptions& options);
 
+// Removes a leading UTF-8 byte order mark, which text and JSON inputs may
+// carry (editors on Windows write one) and which parsers ignore.
+void StripUtf8Bom(std::string* data);
+
 // The built-in demo organization (its text is kept when asked).
 LoadedState LoadDemoState(bool keep_text);
 
 // The format that `path` and `data` imply: the extension first, then the
-// content (JSON starts with '{', text is printable, else binary).
+// content (JSON starts with '{' after any byte order mark and whitespace,
+// text is printable, else binary).
 PolicyFormat DetectFormat(absl::string_view path, absl::string_view data);
 
 // Parses any message in text format or JSON, for files other than policy
-// sets (test suites). Errors are one line: "source:line:column: message" for
-// text, "source: message" for JSON.
+// sets (test suites). A leading UTF-8 byte order mark is ignored. JSON is
+// strict (internal::ParseStrictJson): a key named twice in one object, in
+// either spelling of a field, is refused. Errors are one line:
+// "source:line:column: message", or "source: message" when protobuf's JSON
+// error names no place.
 absl::Status ParseTextOrJson(absl::string_view data, PolicyFormat format,
                              absl::string_view source,
                              google::protobuf::Message* message);

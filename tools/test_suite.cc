@@ -65,6 +65,8 @@ absl::StatusOr<LoadedSuite> LoadSuite(const std::string& path,
     return absl::InvalidArgumentError(
         absl::StrCat(loaded.name, ": test suites are text format or JSON"));
   }
+  // Without a byte order mark, so that the locator's columns are right.
+  StripUtf8Bom(&*data);
   absl::Status status =
       ParseTextOrJson(*data, format, loaded.name, &loaded.suite);
   if (!status.ok()) return status;

@@ -47,8 +47,13 @@ struct LoadOptions {
 
 // Parses `data`. `source` names the input in messages ("org.json:3:7: ...").
 // kAuto guesses from the content: JSON starts with '{', text format is
-// printable, anything else is binary. Errors are InvalidArgument with the
-// line and column for text and JSON.
+// printable, anything else is binary. A leading UTF-8 byte order mark is
+// ignored for text and JSON. JSON is strict RFC 8259, and an object that
+// names a key twice (also as "principal_id" and "principalId", the two
+// spellings of one field) is refused: protobuf would merge the two. Errors
+// are InvalidArgument with the line and column for text and JSON, e.g.
+// "org.json:9:3: invalid JSON: duplicate key "grants" at grants (first at
+// 7:1)".
 absl::StatusOr<v1::PolicySet> ParsePolicySet(absl::string_view data,
                                              PolicyFormat format,
                                              absl::string_view source = "<input>",

@@ -82,6 +82,41 @@ TEST(QueryLineTest, NumberIdsFollowTheJsonGrammar) {
   }
 }
 
+// `01` is not JSON. It used to parse as the id 0 followed by junk, so the
+// error row echoed an id the line did not have ("id":0).
+TEST(QueryLineTest, LeadingZeroIdIsAnErrorWithoutAnId) {
+  QueryLine q;
+  QueryScratch scratch;
+  for (const char* id : {"01", "-01", "00", "007"}) {
+    const std::string line =
+        std::string(R"({"id":)") + id +
+        R"(,"principal":"p","permission":"x","resource":"r"})";
+    EXPECT_THAT(ParseQueryLine(line, &q, &scratch),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("column 7: invalid number: leading zeros "
+                                   "are not allowed")))
+        << id;
+    EXPECT_EQ(q.id, "") << id;
+  }
+  // Other numbers are echoed exactly as written.
+  ASSERT_THAT(ParseQueryLine(R"({"id":-0.50e+01,"principal":"p",)"
+                             R"("permission":"x","resource":"r"})",
+                             &q, &scratch),
+              IsOk());
+  EXPECT_EQ(q.id, "-0.50e+01");
+}
+
+// Keys are compared after decoding: an escaped spelling is the same key.
+TEST(QueryLineTest, EscapedDuplicateKeyIsADuplicate) {
+  QueryLine q;
+  QueryScratch scratch;
+  EXPECT_THAT(ParseQueryLine(R"({"principal":"p","principal":"q",)"
+                             R"("permission":"x","resource":"r"})",
+                             &q, &scratch),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "column 18: duplicate key \"principal\""));
+}
+
 TEST(QueryLineTest, DecodesEscapes) {
   QueryLine q;
   QueryScratch scratch;
