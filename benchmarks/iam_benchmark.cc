@@ -175,10 +175,14 @@ struct Prepared {
 };
 
 // `miss`: workloads no rule matches (unknown users, the default project).
+// Unknown users reach the rules (iam_match_unknown_users), so that `miss`
+// measures a scan of every candidate list, not the early FAIL.
 std::unique_ptr<Prepared> Prepare(int rules, bool miss) {
   auto out = std::make_unique<Prepared>();
+  EngineOptions options;
+  options.iam_match_unknown_users = true;
   absl::StatusOr<std::unique_ptr<const Engine>> engine =
-      Engine::Create(StateWith(rules));
+      Engine::Create(StateWith(rules), options);
   if (!engine.ok()) {
     std::fprintf(stderr, "compile failed: %s\n",
                  engine.status().ToString().c_str());

@@ -4,7 +4,9 @@
 // workload-type patterns (precomputed at compile time) never allocate. To
 // learn *which* user patterns match, RE2::Set::Match allocates a small buffer
 // per call (an RE2 implementation detail); a first allocation-free pass asks
-// whether any matches at all.
+// whether any matches at all. Checking that the user is a live member of
+// the cloud's organization (hash lookups) allocates nothing either, nor does
+// refusing one who is not.
 //
 // This binary counts allocations with tests/testing/allocation_counter.h.
 
@@ -22,6 +24,7 @@ namespace arbiter {
 namespace {
 
 using ::arbiter::testing::IamTestState;
+using ::arbiter::testing::IamTestStateWithOtherOrg;
 using ::arbiter::testing::SetIamRules;
 
 long AllocationsOf(const Engine& engine, const WorkloadAttributes& w,
@@ -70,7 +73,9 @@ TEST(IamAllocationTest, UserPatternsThatDoNotMatchDoNotAllocate) {
       &state, "cld_a",
       {{"user~=.*@acme\\.com,workload-type=job", "a"}, {"user~=ci@.*", "b"}},
       v1::IamMapping::FAIL);
-  auto engine = Engine::Create(state);
+  EngineOptions options;
+  options.iam_match_unknown_users = true;  // eve is no principal
+  auto engine = Engine::Create(state, options);
   ASSERT_TRUE(engine.ok()) << engine.status();
   WorkloadAttributes w;
   w.cloud = "alpha";
@@ -82,6 +87,35 @@ TEST(IamAllocationTest, UserPatternsThatDoNotMatchDoNotAllocate) {
   w.user = "bob@acme.com";  // matches: the Set reports which pattern
   d = engine.value()->ResolveIam(w);
   EXPECT_EQ(d.identity, "a");
+}
+
+TEST(IamAllocationTest, RefusingUsersWhoAreNoLiveMembersDoesNotAllocate) {
+  v1::PolicySet state = IamTestStateWithOtherOrg();
+  SetIamRules(&state, "cld_a",
+              {{"user~=.*@acme\\.com", "a"}, {"user notin (x@acme.com)", "b"}});
+  auto engine = Engine::Create(state);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  WorkloadAttributes w;
+  w.cloud = "cld_a";
+  w.type = v1::WORKLOAD_TYPE_JOB;
+  IamDecision d;
+  const std::pair<const char*, IamReason> kUsers[] = {
+      {"zed@other.com", IamReason::kCrossOrg},
+      {"usr_zed", IamReason::kCrossOrg},
+      {"eve@acme.com", IamReason::kUnknownPrincipal},
+      {"judy@acme.com", IamReason::kPrincipalDeleted},
+      {"usr_judy", IamReason::kPrincipalDeleted},
+      {"usr_bob_old", IamReason::kPrincipalDeleted},
+      {"IVAN@acme.com", IamReason::kPrincipalInvited},
+      {"not an email", IamReason::kInvalidUser},
+  };
+  for (const auto& [user, reason] : kUsers) {
+    SCOPED_TRACE(user);
+    w.user = user;
+    EXPECT_EQ(AllocationsOf(**engine, w, &d), 0);
+    EXPECT_EQ(d.outcome, IamOutcome::kFail);
+    EXPECT_EQ(d.reason, reason);
+  }
 }
 
 TEST(IamAllocationTest, UserPatternsNotConsultedDoNotAllocate) {

@@ -3,7 +3,10 @@
 // odd spacing, random case) and random workloads, compiled and resolved by
 // the indexed engine (src/iam/) and by a naive interpreter of the selector
 // text (tests/iam/naive_iam.h). They must agree on which rules are invalid,
-// on every decision, and on every explanation.
+// on every decision, and on every explanation. Users are principal ids and
+// emails of active, deleted and invited principals of the cloud's
+// organization and of another one, and emails no principal holds; each rule
+// list runs with EngineOptions::iam_match_unknown_users on or off.
 //
 // Sizes and replay (environment):
 //   ARBITER_IAM_DIFF_RULE_LISTS   random rule lists (default 100,000)
@@ -41,9 +44,15 @@
 namespace arbiter {
 namespace {
 
-using ::arbiter::testing::IamTestState;
+using ::arbiter::testing::IamTestPrincipal;
+using ::arbiter::testing::IamTestStateWithOtherOrg;
+using ::arbiter::testing::kIamOtherOrgPrincipals;
+using ::arbiter::testing::kIamTestPrincipals;
 using ::arbiter::testing::NaiveIam;
 using ::arbiter::testing::NaiveLimits;
+using ::arbiter::testing::NaivePrincipal;
+using ::arbiter::testing::NaiveResolveUser;
+using ::arbiter::testing::NaiveUser;
 using ::arbiter::testing::NaiveWorkload;
 
 uint64_t EnvUint(const char* name, uint64_t fallback) {
@@ -90,12 +99,25 @@ const CloudInfo kClouds[] = {
      "cld_b-cluster_node_role"},
 };
 
-// Principal ids of the test state and their emails.
-const std::pair<const char*, const char*> kPrincipals[] = {
-    {"usr_alice", "alice@acme.com"},
-    {"usr_bob", "bob@acme.com"},
-    {"sa_ci", "ci@org-acme.serviceaccount.com"},
-};
+// Principals added to the test state for the large rule lists: x0@acme.com
+// .. x74@acme.com are members of acme, x75.. x149 are no principals.
+constexpr int kLargePrincipals = 75;
+
+// Every principal of the differential state, for the naive model.
+std::vector<NaivePrincipal> Directory() {
+  std::vector<NaivePrincipal> out;
+  for (const IamTestPrincipal& p : kIamTestPrincipals) {
+    out.push_back({p.id, p.email, p.org, p.state});
+  }
+  for (const IamTestPrincipal& p : kIamOtherOrgPrincipals) {
+    out.push_back({p.id, p.email, p.org, p.state});
+  }
+  for (int i = 0; i < kLargePrincipals; ++i) {
+    out.push_back({absl::StrCat("usr_x", i), absl::StrCat("x", i, "@acme.com"),
+                   "org_acme", "active"});
+  }
+  return out;
+}
 
 class Generator {
  public:
@@ -327,20 +349,36 @@ void RunDifferential(uint64_t lists, uint64_t per_list, uint64_t base,
   const EngineOptions options = Options();
   const bool verbose = EnvUint("ARBITER_IAM_DIFF_VERBOSE", 0) != 0;
 
-  v1::PolicySet state = IamTestState();
+  v1::PolicySet state = IamTestStateWithOtherOrg();
   for (int i = 0; i < 150; ++i) {
     v1::Project* p = state.add_projects();
     p->set_id(absl::StrCat("prj_p", i));
     p->set_cloud_id("cld_a");
     p->set_name(absl::StrCat("p", i));
   }
-  internal::Diagnostics base_diag(10);
-  std::unique_ptr<internal::CompiledState> compiled =
-      internal::Compile(state, options, base_diag);
-  ASSERT_NE(compiled, nullptr) << base_diag.ToStatus();
+  for (int i = 0; i < kLargePrincipals; ++i) {
+    v1::Principal* p = state.add_principals();
+    p->set_id(absl::StrCat("usr_x", i));
+    p->set_org_id("org_acme");
+    p->set_kind(v1::PRINCIPAL_KIND_USER);
+    p->set_email(absl::StrCat("x", i, "@acme.com"));
+  }
+  const std::vector<NaivePrincipal> directory = Directory();
+  std::vector<std::string> principal_ids;
+  for (const NaivePrincipal& p : directory) principal_ids.push_back(p.id);
+  // The same state compiled with iam_match_unknown_users off and on.
+  std::unique_ptr<internal::CompiledState> compiled_by_option[2];
+  for (int on = 0; on < 2; ++on) {
+    EngineOptions o = options;
+    o.iam_match_unknown_users = on != 0;
+    internal::Diagnostics base_diag(10);
+    compiled_by_option[on] = internal::Compile(state, o, base_diag);
+    ASSERT_NE(compiled_by_option[on], nullptr) << base_diag.ToStatus();
+  }
 
   NaiveIam naive(kLimits);
   uint64_t valid_lists = 0, mapped = 0, defaults = 0, fails = 0, explained = 0;
+  uint64_t user_fails = 0;
   int failures = 0;
   for (uint64_t n = 0; n < lists && failures < 5; ++n) {
     const uint64_t seed = base + n;
@@ -348,6 +386,9 @@ void RunDifferential(uint64_t lists, uint64_t per_list, uint64_t base,
         absl::StrCat("replay: ARBITER_IAM_DIFF_BASE_SEED=", seed,
                      " ARBITER_IAM_DIFF_RULE_LISTS=1");
     Generator gen(seed, large);
+    const bool match_unknown = gen.Chance(60);
+    const internal::CompiledState* compiled =
+        compiled_by_option[match_unknown ? 1 : 0].get();
     std::set<std::pair<int, int>> naive_bad;
     for (int c = 0; c < 2; ++c) {
       v1::IamMapping* m = state.mutable_clouds(c)->mutable_iam_mapping();
@@ -393,8 +434,10 @@ void RunDifferential(uint64_t lists, uint64_t per_list, uint64_t base,
     // Now and then, the whole Engine must agree with the IAM step alone.
     std::unique_ptr<const Engine> engine;
     if (n % 997 == 0) {
+      EngineOptions o = options;
+      o.iam_match_unknown_users = match_unknown;
       absl::StatusOr<std::unique_ptr<const Engine>> created =
-          Engine::Create(state, options);
+          Engine::Create(state, o);
       ASSERT_TRUE(created.ok()) << created.status() << "; " << replay;
       engine = std::move(created).value();
     }
@@ -422,37 +465,53 @@ void RunDifferential(uint64_t lists, uint64_t per_list, uint64_t base,
         w.project = gen.Chance(20) ? cloud.project_ids[p] : cloud.projects[p];
         nw.project = cloud.projects[p];
       }
-      static const char* const kEmails[] = {"alice@acme.com",
-                                            "bob@acme.com",
-                                            "ci@org-acme.serviceaccount.com",
-                                            "robert@acme.com",
-                                            "carol+test@acme.com",
-                                            "dave@other.org",
-                                            "eve@evil.com",
-                                            "xxxx@acme.com"};
+      // Mostly emails that reach the rules: members' and, when the option is
+      // on, emails no principal holds. Sometimes principal ids, and users
+      // who fail first: deleted, invited, of the other organization,
+      // malformed.
+      static const char* const kEmails[] = {
+          "alice@acme.com", "bob@acme.com",    "ci@org-acme.serviceaccount.com",
+          "carol@acme.com", "robert@acme.com", "carol+test@acme.com",
+          "dave@other.org", "eve@evil.com",    "xxxx@acme.com"};
+      static const char* const kFailing[] = {"judy@acme.com", "ivan@acme.com",
+                                             "zed@other.com", "bob@acme.com ",
+                                             "usr_nobody",    "@acme.com"};
       std::string user;
       if (large && gen.Chance(50)) {
         user = absl::StrCat("X", gen.Uniform(150), "@acme.com");
-        nw.user = user;
       } else if (gen.Chance(15)) {
-        const auto& principal = gen.Pick(kPrincipals);
-        user = principal.first;
-        nw.user = principal.second;
+        user = principal_ids[gen.Uniform(
+            static_cast<int>(large ? principal_ids.size()
+                                   : principal_ids.size() - kLargePrincipals))];
+      } else if (gen.Chance(10)) {
+        user = gen.RandomCase(gen.Pick(kFailing));
       } else {
         user = gen.RandomCase(gen.Pick(kEmails));
-        nw.user = user;
       }
       w.user = user;
+      const NaiveUser naive_user =
+          NaiveResolveUser(directory, "org_acme", user, match_unknown,
+                           kLimits.max_identity_length);
+      nw.user = naive_user.email;
 
       // The naive answer.
       const v1::IamMapping& m = state.clouds(c).iam_mapping();
       int naive_rule = -1;
-      for (int i = 0; i < m.rules_size() && naive_rule < 0; ++i) {
+      for (int i = 0; naive_user.ok && i < m.rules_size() && naive_rule < 0;
+           ++i) {
         if (naive.FirstFailing(m.rules(i).selector(), nw) == -1) naive_rule = i;
       }
       IamDecision want;
       want.revision = 0;
-      if (naive_rule >= 0) {
+      if (!naive_user.ok) {
+        want.outcome = IamOutcome::kFail;
+        want.reason = IamReason::kInternalError;
+        for (int r = 0; r <= static_cast<int>(IamReason::kInternalError); ++r) {
+          if (IamReasonName(static_cast<IamReason>(r)) == naive_user.failure) {
+            want.reason = static_cast<IamReason>(r);
+          }
+        }
+      } else if (naive_rule >= 0) {
         want.outcome = IamOutcome::kMapped;
         want.reason = IamReason::kRuleMatched;
         want.identity = m.rules(naive_rule).identity();
@@ -485,6 +544,7 @@ void RunDifferential(uint64_t lists, uint64_t per_list, uint64_t base,
           break;
         case IamOutcome::kFail:
           ++fails;
+          if (!naive_user.ok) ++user_fails;
           break;
       }
       if (engine != nullptr) {
@@ -497,8 +557,9 @@ void RunDifferential(uint64_t lists, uint64_t per_list, uint64_t base,
       if (q % 3 == 0) {
         ++explained;
         const IamExplanation e = iam->Explain(*compiled, w, 0);
-        const size_t expected_rules =
-            naive_rule >= 0 ? naive_rule + 1 : m.rules_size();
+        const size_t expected_rules = !naive_user.ok    ? 0
+                                      : naive_rule >= 0 ? naive_rule + 1
+                                                        : m.rules_size();
         bool ok = e.decision == got && e.rules.size() == expected_rules;
         for (size_t i = 0; ok && i < e.rules.size(); ++i) {
           std::string text;
@@ -527,15 +588,17 @@ void RunDifferential(uint64_t lists, uint64_t per_list, uint64_t base,
   EXPECT_GT(mapped, 0u);
   EXPECT_GT(defaults, 0u);
   EXPECT_GT(fails, 0u);
+  EXPECT_GT(user_fails, 0u);
   EXPECT_GT(explained, 0u);
   std::printf(
       "%llu rule lists (%llu valid), %llu MAPPED, %llu CLOUD_DEFAULT, %llu "
-      "FAIL, %llu explanations\n",
+      "FAIL (%llu of them for the user), %llu explanations\n",
       static_cast<unsigned long long>(lists),
       static_cast<unsigned long long>(valid_lists),
       static_cast<unsigned long long>(mapped),
       static_cast<unsigned long long>(defaults),
       static_cast<unsigned long long>(fails),
+      static_cast<unsigned long long>(user_fails),
       static_cast<unsigned long long>(explained));
 }
 

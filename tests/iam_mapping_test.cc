@@ -152,8 +152,19 @@ TEST(IamMappingTest, DemoResearchCloud) {
                "notebook-role", 1);
   ExpectFail(*engine, Workload("research", kWorkspace, "", "mallory@acme.com"),
              IamReason::kNoRuleMatched);
-  ExpectFail(*engine, Workload("research", kJob, "ml-research", "eve@evil.com"),
+  ExpectFail(*engine,
+             Workload("research", kJob, "ml-research",
+                      "ci@org-123.serviceaccount.com"),
              IamReason::kNoRuleMatched);
+  // Not a member: no rule is consulted, whatever would match the email.
+  ExpectFail(*engine, Workload("research", kJob, "ml-research", "eve@acme.com"),
+             IamReason::kUnknownPrincipal);
+  ExpectFail(*engine,
+             Workload("research", kJob, "ml-research", "judy@acme.com"),
+             IamReason::kPrincipalDeleted);
+  ExpectFail(*engine,
+             Workload("research", kJob, "ml-research", "ivan@acme.com"),
+             IamReason::kPrincipalInvited);
 }
 
 // ---- Matching semantics (§6.3) ----
@@ -287,9 +298,13 @@ TEST(IamMappingTest, UserGivenAsPrincipalIdUsesItsEmail) {
   const IamExplanation e =
       engine->ExplainIam(Workload("alpha", kJob, "", "usr_alice"));
   EXPECT_EQ(e.user, "alice@acme.com");
-  // An email need not belong to a principal of the snapshot.
-  ExpectMapped(*engine, Workload("alpha", kJob, "", "ci@elsewhere.org"),
-               "ci-role", 1);
+  // A re-invited user: the live principal's email is the one that counts,
+  // and the deleted account cannot launch.
+  ExpectMapped(*CompileRules({{"user=bob@acme.com", "bob-role"}}),
+               Workload("alpha", kJob, "", "usr_bob"), "bob-role", 0);
+  ExpectFail(*CompileRules({{"user=bob@acme.com", "bob-role"}}),
+             Workload("alpha", kJob, "", "usr_bob_old"),
+             IamReason::kPrincipalDeleted);
 }
 
 TEST(IamMappingTest, InvalidUsersFail) {
@@ -302,18 +317,155 @@ TEST(IamMappingTest, InvalidUsersFail) {
         absl::string_view(" mallory@acme.com"), absl::string_view("a@b@c"),
         absl::string_view("@acme.com"), absl::string_view("mallory@"),
         absl::string_view("mal\nlory@acme.com"),
-        // A principal of another organization.
-        absl::string_view("usr_zed"),
         // An id that is not a principal.
         absl::string_view("prj_a_web")}) {
     SCOPED_TRACE(user);
     ExpectFail(*engine, Workload("cld_a", kJob, "", user),
                IamReason::kInvalidUser);
   }
-  ExpectCloudDefault(*engine, Workload("cld_a", kJob, "", "Mallory@Acme.com"),
+  // Malformed users fail before the option that matches unknown emails.
+  EngineOptions options;
+  options.iam_match_unknown_users = true;
+  auto lenient =
+      CompileRules({{"user notin (mallory@acme.com)", "not-mallory"}},
+                   v1::IamMapping::CLOUD_DEFAULT, options);
+  ExpectFail(*lenient, Workload("cld_a", kJob, "", "mallory@acme.com "),
+             IamReason::kInvalidUser);
+  ExpectFail(*lenient, Workload("cld_a", kJob, "", "usr_nobody"),
+             IamReason::kInvalidUser);
+  ExpectCloudDefault(*lenient, Workload("cld_a", kJob, "", "Mallory@Acme.com"),
                      "cld_a-cluster_node_role");
-  // The same user launching in its own organization's cloud is fine.
-  ExpectCloudDefault(*engine, Workload("cld_x", kJob, "", "usr_zed"), "");
+}
+
+// ---- The user must be a live member of the cloud's organization ----
+
+// A pattern that selects a domain, as an admin would write it for CI.
+std::unique_ptr<const Engine> CiDeployerEngine(EngineOptions options = {}) {
+  v1::PolicySet state = IamTestStateWithOtherOrg();
+  const struct {
+    const char* id;
+    const char* org;
+    const char* email;
+    v1::PrincipalState state;
+  } kCi[] = {
+      {"sa_deploy", "org_acme", "deploy@ci.nimbus.io",
+       v1::PRINCIPAL_STATE_ACTIVE},
+      {"sa_gone", "org_acme", "gone@ci.nimbus.io", v1::PRINCIPAL_STATE_DELETED},
+      {"sa_new", "org_acme", "new@ci.nimbus.io", v1::PRINCIPAL_STATE_INVITED},
+      // Deleted in acme, live in the other organization.
+      {"sa_moved", "org_acme", "moved@ci.nimbus.io",
+       v1::PRINCIPAL_STATE_DELETED},
+      {"sa_moved_other", "org_other", "moved@ci.nimbus.io",
+       v1::PRINCIPAL_STATE_ACTIVE},
+      {"sa_ops_other", "org_other", "ops@ci.nimbus.io",
+       v1::PRINCIPAL_STATE_ACTIVE},
+  };
+  for (const auto& c : kCi) {
+    v1::Principal* p = state.add_principals();
+    p->set_id(c.id);
+    p->set_org_id(c.org);
+    p->set_kind(v1::PRINCIPAL_KIND_SERVICE_ACCOUNT);
+    p->set_email(c.email);
+    p->set_state(c.state);
+  }
+  SetIamRules(&state, "cld_a", {{"user~=.*@ci\\.nimbus\\.io", "ci-deployer"}});
+  SetIamRules(&state, "cld_x", {{"user~=.*@ci\\.nimbus\\.io", "x-deployer"}});
+  return Compile(state, options);
+}
+
+TEST(IamMappingTest, UnknownUserFailsEvenWhenAPatternMatches) {
+  auto engine = CiDeployerEngine();
+  ASSERT_NE(engine, nullptr);
+  ExpectMapped(*engine, Workload("cld_a", kJob, "", "deploy@ci.nimbus.io"),
+               "ci-deployer", 0);
+  ExpectMapped(*engine, Workload("cld_a", kJob, "", "sa_deploy"), "ci-deployer",
+               0);
+  const WorkloadAttributes evil =
+      Workload("cld_a", kJob, "", "Evil@CI.nimbus.io");
+  ExpectFail(*engine, evil, IamReason::kUnknownPrincipal);
+  const IamExplanation e = engine->ExplainIam(evil);
+  EXPECT_EQ(e.user, "evil@ci.nimbus.io");
+  EXPECT_TRUE(e.rules.empty());
+  EXPECT_THAT(e.ToString(), HasSubstr("FAIL (UNKNOWN_PRINCIPAL"));
+  EXPECT_THAT(e.ToString(), HasSubstr("no principal has this email"));
+  // Also when the cloud would hand out its default identity.
+  ExpectFail(*engine, Workload("cld_b", kJob, "", "evil@ci.nimbus.io"),
+             IamReason::kUnknownPrincipal);
+}
+
+TEST(IamMappingTest, DeletedAndInvitedPrincipalsFail) {
+  auto engine = CiDeployerEngine();
+  ASSERT_NE(engine, nullptr);
+  for (absl::string_view user : {"gone@ci.nimbus.io", "GONE@ci.nimbus.io",
+                                 "sa_gone", "moved@ci.nimbus.io", "sa_moved"}) {
+    SCOPED_TRACE(user);
+    ExpectFail(*engine, Workload("cld_a", kJob, "", user),
+               IamReason::kPrincipalDeleted);
+  }
+  for (absl::string_view user : {"new@ci.nimbus.io", "sa_new"}) {
+    SCOPED_TRACE(user);
+    ExpectFail(*engine, Workload("cld_a", kJob, "", user),
+               IamReason::kPrincipalInvited);
+  }
+  const IamExplanation e =
+      engine->ExplainIam(Workload("cld_a", kJob, "", "sa_gone"));
+  EXPECT_EQ(e.user, "gone@ci.nimbus.io");
+  EXPECT_THAT(e.ToString(), HasSubstr("FAIL (PRINCIPAL_DELETED"));
+  EXPECT_THAT(e.ToString(), HasSubstr("deleted principal"));
+}
+
+TEST(IamMappingTest, UsersOfAnotherOrganizationFail) {
+  auto engine = CiDeployerEngine();
+  ASSERT_NE(engine, nullptr);
+  for (absl::string_view user :
+       {"ops@ci.nimbus.io", "sa_ops_other", "sa_moved_other", "usr_zed",
+        "zed@other.com", "usr_alice_other"}) {
+    SCOPED_TRACE(user);
+    ExpectFail(*engine, Workload("cld_a", kJob, "", user),
+               IamReason::kCrossOrg);
+  }
+  EXPECT_THAT(
+      engine->ExplainIam(Workload("cld_a", kJob, "", "ops@ci.nimbus.io"))
+          .ToString(),
+      HasSubstr("principal of another organization"));
+  // In their own organization's cloud they launch.
+  for (absl::string_view user : {"ops@ci.nimbus.io", "sa_ops_other",
+                                 "moved@ci.nimbus.io", "sa_moved_other"}) {
+    SCOPED_TRACE(user);
+    ExpectMapped(*engine, Workload("cld_x", kJob, "", user), "x-deployer", 0);
+  }
+  // An email of members of both organizations is each one's own principal.
+  ExpectCloudDefault(*engine, Workload("cld_x", kJob, "", "alice@acme.com"),
+                     "");
+  ExpectCloudDefault(*engine, Workload("cld_a", kJob, "", "alice@acme.com"),
+                     "cld_a-cluster_node_role");
+  ExpectFail(*engine, Workload("cld_x", kJob, "", "usr_alice"),
+             IamReason::kCrossOrg);
+  ExpectFail(*engine, Workload("cld_x", kJob, "", "deploy@ci.nimbus.io"),
+             IamReason::kCrossOrg);
+}
+
+TEST(IamMappingTest, MatchUnknownUsersOptionMatchesEmailsNoPrincipalHolds) {
+  EngineOptions options;
+  options.iam_match_unknown_users = true;
+  auto engine = CiDeployerEngine(options);
+  ASSERT_NE(engine, nullptr);
+  ExpectMapped(*engine, Workload("cld_a", kJob, "", "Evil@CI.nimbus.io"),
+               "ci-deployer", 0);
+  ExpectCloudDefault(*engine, Workload("cld_b", kJob, "", "evil@ci.nimbus.io"),
+                     "cld_b-cluster_node_role");
+  // What the snapshot knows still decides: deleted, invited and other
+  // organizations' principals fail, and ids must be principals.
+  ExpectFail(*engine, Workload("cld_a", kJob, "", "gone@ci.nimbus.io"),
+             IamReason::kPrincipalDeleted);
+  ExpectFail(*engine, Workload("cld_a", kJob, "", "new@ci.nimbus.io"),
+             IamReason::kPrincipalInvited);
+  ExpectFail(*engine, Workload("cld_a", kJob, "", "ops@ci.nimbus.io"),
+             IamReason::kCrossOrg);
+  ExpectFail(*engine, Workload("cld_a", kJob, "", "usr_zed"),
+             IamReason::kCrossOrg);
+  ExpectFail(*engine, Workload("cld_a", kJob, "", "sa_nobody"),
+             IamReason::kInvalidUser);
 }
 
 TEST(IamMappingTest, ProjectsMatchByExactCaseSensitiveName) {
@@ -575,9 +727,12 @@ TEST(IamMappingTest, ExplanationNamesTheFirstFailingRequirement) {
 }
 
 TEST(IamMappingTest, ExplanationOfAMultiRequirementRule) {
+  EngineOptions options;
+  options.iam_match_unknown_users = true;  // bob@acme.org is no principal
   auto engine = CompileRules(
       {{" workload-type in (job, service) , user~=.*@acme\\.com ,project!=web",
-        "r"}});
+        "r"}},
+      v1::IamMapping::CLOUD_DEFAULT, options);
   const IamExplanation e =
       engine->ExplainIam(Workload("alpha", kJob, "web", "Bob@acme.com"));
   ASSERT_EQ(e.rules.size(), 1u);
@@ -613,6 +768,10 @@ TEST(IamMappingTest, DecisionPrintsAndNames) {
   os << d;
   EXPECT_EQ(os.str(), "MAPPED etl-role RULE_MATCHED rule=0 revision=3");
   EXPECT_EQ(IamReasonName(IamReason::kInvalidUser), "INVALID_USER");
+  EXPECT_EQ(IamReasonName(IamReason::kUnknownPrincipal), "UNKNOWN_PRINCIPAL");
+  EXPECT_EQ(IamReasonName(IamReason::kPrincipalDeleted), "PRINCIPAL_DELETED");
+  EXPECT_EQ(IamReasonName(IamReason::kPrincipalInvited), "PRINCIPAL_INVITED");
+  EXPECT_EQ(IamReasonName(IamReason::kCrossOrg), "CROSS_ORG");
   EXPECT_EQ(IamReasonName(IamReason::kInternalError), "INTERNAL_ERROR");
   EXPECT_EQ(IamOutcomeName(IamOutcome::kCloudDefault), "CLOUD_DEFAULT");
   v1::WorkloadType t;
@@ -678,7 +837,7 @@ TEST(IamMappingTest, ConcurrentResolutionsAgree) {
   EXPECT_EQ(mismatches.load(), 0);
   // The answers themselves are the documented ones.
   EXPECT_EQ(expected[0].identity, "a1");  // alpha, job, default, alice
-  EXPECT_EQ(expected[3].outcome, IamOutcome::kFail);  // eve
+  EXPECT_EQ(expected[3].reason, IamReason::kUnknownPrincipal);  // eve
 }
 
 // ---- Who may configure the mapping (§12 row 2) ----

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "arbiter/iam_mapping.h"
 #include "tools/cli_options.h"
 #include "tools/commands.h"
@@ -58,6 +59,45 @@ std::string IamJson(const IamExplanation& e) {
   return out;
 }
 
+// Why `cloud`, given without --org, did not resolve although some cloud has
+// that name: with several organizations a cloud name needs an organization
+// (the library's rule), which the user must choose when several have a cloud
+// of that name. Empty when no cloud has the name.
+std::string CloudNameNeedsOrg(const v1::PolicySet& state,
+                              absl::string_view cloud) {
+  if (state.organizations_size() < 2) return "";
+  std::vector<std::string> orgs;  // "acme" (org_acme)
+  std::vector<std::string> ids;   // the clouds' ids
+  std::string org_flag;           // the --org value when only one fits
+  for (const v1::Cloud& c : state.clouds()) {
+    if (c.name() != cloud) continue;
+    absl::string_view org_name;
+    for (const v1::Organization& o : state.organizations()) {
+      if (o.id() == c.org_id()) org_name = o.name();
+    }
+    orgs.push_back(org_name.empty()
+                       ? absl::StrCat("\"", c.org_id(), "\"")
+                       : absl::StrCat("\"", org_name, "\" (", c.org_id(), ")"));
+    ids.push_back(c.id());
+    org_flag = org_name.empty() ? c.org_id() : std::string(org_name);
+  }
+  if (orgs.empty()) return "";
+  if (orgs.size() == 1) {
+    return absl::StrCat(
+        "cloud name \"", cloud, "\" needs --org: the state has ",
+        state.organizations_size(),
+        " organizations; the cloud of that name is in ", orgs[0],
+        " (pass --org ", org_flag, " or the cloud id ", ids[0], ")");
+  }
+  const std::string last = orgs.back();
+  orgs.pop_back();
+  return absl::StrCat("cloud name \"", cloud, "\" is ambiguous: organizations ",
+                      absl::StrJoin(orgs, ", "), " and ", last,
+                      " each have a cloud of that name; pass --org ID|NAME, "
+                      "or a cloud id (",
+                      absl::StrJoin(ids, ", "), ")");
+}
+
 int RunIam(const Command& command, const ParsedArgs& args, const Io& io) {
   absl::StatusOr<StateArgs> state = GetStateArgs(args, true);
   if (!state.ok()) return UsageError(command, io, state.status().message());
@@ -90,6 +130,13 @@ int RunIam(const Command& command, const ParsedArgs& args, const Io& io) {
   w.compute_config = compute_config;
   const IamExplanation e = compiled->engine->ExplainIam(w);
   const IamDecision& d = e.decision;
+  if (d.reason == IamReason::kUnknownCloud && org.empty()) {
+    // Not an unknown cloud but an incomplete request: say so (and nothing
+    // on stdout), and exit 2.
+    const std::string problem =
+        CloudNameNeedsOrg(compiled->loaded.state, cloud);
+    if (!problem.empty()) return InputError(command, io, problem);
+  }
   if (args.Has("identity-only")) {
     if (!d.identity.empty()) {
       std::fprintf(io.out, "%s\n", std::string(d.identity).c_str());
@@ -109,7 +156,7 @@ const Command& IamCommand() {
   static const Command* const command = new Command{
       "iam",
       "arbiter iam (FILE | --demo) --cloud C --type T [--project P] "
-      "[--user EMAIL] [flags]",
+      "[--user EMAIL|ID] [flags]",
       "resolve the cloud identity a workload runs with, and why",
       "Applies the cloud's IAM mapping to a workload being launched: the\n"
       "first rule whose selector matches wins; when none matches, the cloud's\n"
@@ -118,8 +165,18 @@ const Command& IamCommand() {
       "for every rule up to the matching one, the first requirement that did\n"
       "not hold.\n"
       "\n"
+      "The user must be an active principal of the cloud's organization, by\n"
+      "email or id: anyone else is FAIL (UNKNOWN_PRINCIPAL, "
+      "PRINCIPAL_DELETED,\n"
+      "PRINCIPAL_INVITED, CROSS_ORG), unless --option\n"
+      "iam_match_unknown_users=true lets an email no principal holds reach\n"
+      "the rules.\n"
+      "\n"
       "Exits 0 when an identity was chosen and 1 on FAIL (the workload must\n"
-      "not start). --identity-only prints just the identity, for scripts.\n",
+      "not start). --identity-only prints just the identity, for scripts.\n"
+      "In a state with several organizations a cloud name needs --org; when\n"
+      "it is missing, the command says so on stderr, naming the\n"
+      "organizations that have a cloud of that name, and exits 2.\n",
       {DemoFlag(),
        FormatFlag(),
        MaxBytesFlag(),
@@ -129,7 +186,7 @@ const Command& IamCommand() {
         "job, service, workspace or cluster"},
        {"project", 0, FlagSpec::kValue, "ID|NAME",
         "the workload's project (default: the cloud's default project)"},
-       {"user", 0, FlagSpec::kValue, "EMAIL",
+       {"user", 0, FlagSpec::kValue, "EMAIL|ID",
         "the launching user or service account"},
        {"compute-config", 0, FlagSpec::kValue, "ID",
         "the workload's compute config (its IAM identity may override)"},

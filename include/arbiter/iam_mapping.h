@@ -16,7 +16,9 @@
 //   project        the project's name within the workload's cloud, exact
 //                  and case-sensitive; a workload without a project counts as
 //                  the cloud's default project
-//   user           the launching principal's email, case-insensitive
+//   user           the launching principal's email, case-insensitive; the
+//                  principal must be an active member of the cloud's
+//                  organization, or the launch is FAIL
 // Requirements: k=v, k==v, k!=v, k in (a,b), k notin (a,b), k, !k; commas AND
 // them; the empty selector matches everything. Values hold ASCII letters,
 // digits and @ . + - _. Arbiter adds k~=PATTERN, a full-match RE2 pattern
@@ -74,9 +76,21 @@ enum class IamReason : uint8_t {
   kUnknownProject,         // no such project in the workload's cloud
   kUnknownComputeConfig,   // no such compute config in the workload's cloud
   kInvalidWorkloadType,    // WORKLOAD_TYPE_UNSPECIFIED or out of range
-  // `user` is empty, names a principal of another organization, or is
-  // neither a principal id nor a well-formed email.
+  // `user` is empty, or is neither a principal id nor a well-formed email.
   kInvalidUser,
+  // A well-formed email that no principal of the snapshot holds (unless
+  // EngineOptions::iam_match_unknown_users).
+  kUnknownPrincipal,
+  // The user is a deleted principal of the cloud's organization: by id, or
+  // by an email that no live principal of the organization holds.
+  kPrincipalDeleted,
+  // The user is an invited principal of the cloud's organization who has
+  // not joined.
+  kPrincipalInvited,
+  // The user is the id of another organization's principal, or an email
+  // that only other organizations' principals hold: rules never map across
+  // tenants.
+  kCrossOrg,
   kInternalError,  // fail closed: the engine could not evaluate
 };
 
@@ -99,9 +113,12 @@ struct WorkloadAttributes {
   // The id of a project of the cloud, or a project name within the cloud;
   // empty means the cloud's default project.
   absl::string_view project;
-  // The launching principal: an email (any case; it need not belong to a
-  // principal of the snapshot) or the id of a principal of the cloud's
-  // organization, whose email is then used.
+  // The launching principal: an email (any case) or a principal id, whose
+  // email is then used. It must be an active principal of the cloud's
+  // organization; otherwise the result is kFail (kUnknownPrincipal,
+  // kPrincipalDeleted, kPrincipalInvited, kCrossOrg or kInvalidUser). With
+  // EngineOptions::iam_match_unknown_users, an email that no principal of the
+  // snapshot holds is matched as given.
   absl::string_view user;
   // Optional compute config (id, or name within the cloud) whose
   // iam_identity may override the mapping.

@@ -19,6 +19,8 @@ constexpr absl::string_view kReasonNames[] = {
     "NO_RULE_MATCHED",       "UNKNOWN_CLOUD",
     "UNKNOWN_PROJECT",       "UNKNOWN_COMPUTE_CONFIG",
     "INVALID_WORKLOAD_TYPE", "INVALID_USER",
+    "UNKNOWN_PRINCIPAL",     "PRINCIPAL_DELETED",
+    "PRINCIPAL_INVITED",     "CROSS_ORG",
     "INTERNAL_ERROR",
 };
 static_assert(std::size(kReasonNames) ==
@@ -107,6 +109,24 @@ std::string IamExplanation::ToString() const {
     } else {
       absl::StrAppend(&out, "no, ", t.failed_requirement, "\n");
     }
+  }
+  switch (decision.reason) {
+    case IamReason::kUnknownPrincipal:
+      out +=
+          "  no principal has this email (see "
+          "EngineOptions::iam_match_unknown_users)\n";
+      break;
+    case IamReason::kPrincipalDeleted:
+      out += "  the user is a deleted principal of the cloud's organization\n";
+      break;
+    case IamReason::kPrincipalInvited:
+      out += "  the user is an invited principal who has not joined\n";
+      break;
+    case IamReason::kCrossOrg:
+      out += "  the user is a principal of another organization\n";
+      break;
+    default:
+      break;
   }
   if (decision.reason == IamReason::kComputeConfigOverride) {
     absl::StrAppend(&out, "  the compute config's iam_identity ",

@@ -5,6 +5,7 @@
 #include "absl/memory/memory.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "arbiter/v1/principal.pb.h"
 #include "src/compiler/names.h"
 #include "src/eval/resolve.h"
 #include "src/iam/cloud_mapping.h"
@@ -41,6 +42,25 @@ uint32_t FindCloud(const CompiledState& s, absl::string_view cloud,
     return kNone;
   }
   return cit->second;
+}
+
+// Why principal `p` may not launch in a cloud of `org_node`, or
+// kRuleMatched when it may: it must be an active member of that
+// organization.
+IamReason PrincipalFailure(const CompiledState& s, uint32_t p,
+                           uint32_t org_node) {
+  const PrincipalRec& rec = s.principals[p];
+  if (rec.org != org_node) return IamReason::kCrossOrg;
+  switch (rec.state) {
+    case v1::PRINCIPAL_STATE_ACTIVE:
+      return IamReason::kRuleMatched;
+    case v1::PRINCIPAL_STATE_DELETED:
+      return IamReason::kPrincipalDeleted;
+    case v1::PRINCIPAL_STATE_INVITED:
+      return IamReason::kPrincipalInvited;
+    default:
+      return IamReason::kInternalError;  // the compiler normalizes states
+  }
 }
 
 IamDecision Fail(IamReason reason, uint64_t revision) {
@@ -177,28 +197,41 @@ const IamMappings::ComputeConfigEntry* IamMappings::FindComputeConfig(
 }
 
 bool IamMappings::ResolveUser(const CompiledState& s, absl::string_view user,
-                              uint32_t org_node,
-                              absl::string_view* email) const {
+                              uint32_t org_node, absl::string_view* email,
+                              IamReason* failure) const {
+  *failure = IamReason::kInvalidUser;
   if (user.empty() || user.size() > s.options.max_name_length) return false;
   // Ids never contain '@' (CheckId), so only a user without one can be an id.
-  const bool has_at = user.find('@') != absl::string_view::npos;
-  if (!has_at) {
+  if (user.find('@') == absl::string_view::npos) {
     auto it = s.id_index.find(user);
-    if (it != s.id_index.end() && it->second.kind == ObjectKind::kPrincipal) {
-      const uint32_t p = it->second.index;
-      // A principal of another organization cannot launch in this cloud.
-      if (s.principals[p].org != org_node) return false;
-      *email = s.principal_emails.Get(p);
-      return !email->empty();
+    if (it == s.id_index.end() || it->second.kind != ObjectKind::kPrincipal) {
+      return false;
     }
+    *email = s.principal_emails.Get(it->second.index);
+    *failure = PrincipalFailure(s, it->second.index, org_node);
+    return *failure == IamReason::kRuleMatched;
   }
   // Not an id: it must be a well-formed email (one '@', printable ASCII, no
   // spaces), so that a stray space or control byte cannot slip past `!=` or
   // `notin` rules.
-  if (!has_at || !CheckEmail(user, s.options.max_name_length).empty()) {
+  if (!CheckEmail(user, s.options.max_name_length).empty()) return false;
+  *email = user;
+  // The organization's live principal with this email, else its deleted one.
+  auto it = s.org_email_index.find(ChildKey{org_node, user});
+  if (it != s.org_email_index.end()) {
+    *failure = PrincipalFailure(s, it->second, org_node);
+    return *failure == IamReason::kRuleMatched;
+  }
+  // Held only by principals of other organizations: never mapped here.
+  if (s.email_index.find(user) != s.email_index.end()) {
+    *failure = IamReason::kCrossOrg;
     return false;
   }
-  *email = user;
+  // No principal at all: a plain string only if the options ask for it.
+  if (!s.options.iam_match_unknown_users) {
+    *failure = IamReason::kUnknownPrincipal;
+    return false;
+  }
   return true;
 }
 
@@ -240,9 +273,10 @@ IamDecision IamMappings::Decide(const CompiledState& s,
     r->compute_config_identity = cc->identity;
   }
 
-  if (!ResolveUser(s, w.user, s.nodes[r->cloud_node].path[kOrgLevel],
-                   &r->user)) {
-    return Fail(IamReason::kInvalidUser, revision);
+  IamReason user_failure;
+  if (!ResolveUser(s, w.user, s.nodes[r->cloud_node].path[kOrgLevel], &r->user,
+                   &user_failure)) {
+    return Fail(user_failure, revision);
   }
   m.SetUser(r->user, &r->workload);
   r->resolved = true;

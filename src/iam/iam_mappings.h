@@ -10,8 +10,14 @@
 //   3. project (id or name in the cloud; empty means
 //      the default project)                          -> kUnknownProject
 //   4. compute config, when given (id or name)       -> kUnknownComputeConfig
-//   5. user (principal id of the cloud's org, or a
-//      well-formed email)                            -> kInvalidUser
+//   5. user: a principal id, or a well-formed email   -> kInvalidUser
+//      of an active principal of the cloud's org:
+//      a deleted or invited one                      -> kPrincipalDeleted,
+//                                                       kPrincipalInvited
+//      one of another org only                       -> kCrossOrg
+//      an email no principal holds                   -> kUnknownPrincipal
+//      (matched as a string instead with EngineOptions::
+//      iam_match_unknown_users)
 //   6. under kComputeConfigWins, a compute config with an iam_identity
 //      decides (kMapped, kComputeConfigOverride);
 //   7. the first matching rule decides (kMapped, kRuleMatched);
@@ -82,8 +88,12 @@ class IamMappings {
                                               uint32_t cloud_node,
                                               absl::string_view cc,
                                               uint32_t* node) const;
+  // Step 5: sets *email (the email to match) and returns true, or sets
+  // *failure and returns false. *email is also set when the user names a
+  // principal or is a well-formed email that cannot launch, for Explain.
   bool ResolveUser(const CompiledState& s, absl::string_view user,
-                   uint32_t org_node, absl::string_view* email) const;
+                   uint32_t org_node, absl::string_view* email,
+                   IamReason* failure) const;
 
   std::vector<std::unique_ptr<CloudMapping>> clouds_;
   std::vector<uint32_t> cloud_nodes_;                   // index -> cloud node

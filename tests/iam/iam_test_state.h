@@ -1,7 +1,9 @@
 // A small state for the IAM-mapping tests: organization "acme" with two
 // clouds that both have projects named "default", "web" and "ml-prod" (so
 // per-cloud isolation can be checked), principals, a service account, compute
-// configs with and without an IAM identity; optionally a second organization.
+// configs with and without an IAM identity, a deleted principal (and a
+// deleted one sharing a live one's email), an invited one; optionally a
+// second organization, with a member who shares an email with one of acme.
 // Header-only: tests/iam/ holds no library sources.
 
 #ifndef ARBITER_TESTS_IAM_IAM_TEST_STATE_H_
@@ -107,7 +109,53 @@ inline constexpr absl::string_view kIamTestState = R"pb(
     kind: PRINCIPAL_KIND_SERVICE_ACCOUNT
     email: "ci@org-acme.serviceaccount.com"
   }
+  principals {
+    id: "usr_carol"
+    org_id: "org_acme"
+    kind: PRINCIPAL_KIND_USER
+    email: "carol@acme.com"
+    state: PRINCIPAL_STATE_ACTIVE
+  }
+  # Bob's earlier account, deleted before he was re-invited.
+  principals {
+    id: "usr_bob_old"
+    org_id: "org_acme"
+    kind: PRINCIPAL_KIND_USER
+    email: "Bob@acme.com"
+    state: PRINCIPAL_STATE_DELETED
+  }
+  principals {
+    id: "usr_judy"
+    org_id: "org_acme"
+    kind: PRINCIPAL_KIND_USER
+    email: "judy@acme.com"
+    state: PRINCIPAL_STATE_DELETED
+  }
+  principals {
+    id: "usr_ivan"
+    org_id: "org_acme"
+    kind: PRINCIPAL_KIND_USER
+    email: "ivan@acme.com"
+    state: PRINCIPAL_STATE_INVITED
+  }
 )pb";
+
+// Principals of kIamTestState: id, email (lower-cased), state.
+struct IamTestPrincipal {
+  const char* id;
+  const char* email;
+  const char* org;
+  const char* state;  // "active", "deleted" or "invited"
+};
+inline constexpr IamTestPrincipal kIamTestPrincipals[] = {
+    {"usr_alice", "alice@acme.com", "org_acme", "active"},
+    {"usr_bob", "bob@acme.com", "org_acme", "active"},
+    {"sa_ci", "ci@org-acme.serviceaccount.com", "org_acme", "active"},
+    {"usr_carol", "carol@acme.com", "org_acme", "active"},
+    {"usr_bob_old", "bob@acme.com", "org_acme", "deleted"},
+    {"usr_judy", "judy@acme.com", "org_acme", "deleted"},
+    {"usr_ivan", "ivan@acme.com", "org_acme", "invited"},
+};
 
 // A second organization with a cloud also named "alpha" (no mapping, no
 // default identity) and its own user.
@@ -126,7 +174,20 @@ inline constexpr absl::string_view kIamOtherOrg = R"pb(
     kind: PRINCIPAL_KIND_USER
     email: "zed@other.com"
   }
+  # Alice is a member of both organizations: two unrelated principals.
+  principals {
+    id: "usr_alice_other"
+    org_id: "org_other"
+    kind: PRINCIPAL_KIND_USER
+    email: "alice@acme.com"
+  }
 )pb";
+
+// Principals of kIamOtherOrg, as kIamTestPrincipals.
+inline constexpr IamTestPrincipal kIamOtherOrgPrincipals[] = {
+    {"usr_zed", "zed@other.com", "org_other", "active"},
+    {"usr_alice_other", "alice@acme.com", "org_other", "active"},
+};
 
 inline v1::PolicySet IamTestState() {
   v1::PolicySet state;

@@ -40,6 +40,85 @@ struct NaiveWorkload {
   std::string user;     // the email, in any case
 };
 
+// A principal as the specification describes it.
+struct NaivePrincipal {
+  std::string id;
+  std::string email;  // any case
+  std::string org;    // organization id
+  std::string state;  // "active", "deleted" or "invited"
+};
+
+// The user step of a resolution: the email that the rules see, or why the
+// launch fails (an IamReasonName).
+struct NaiveUser {
+  bool ok = false;
+  std::string email;
+  std::string failure;
+};
+
+// docs/iam-mapping.md, "The user": `user` must name an active principal of
+// `cloud_org`, by id or by email (any case). A deleted principal counts only
+// when no live one of the organization holds the email; an email that only
+// principals of other organizations hold is CROSS_ORG; an email no principal
+// holds is UNKNOWN_PRINCIPAL, or matched as given when `match_unknown`.
+inline NaiveUser NaiveResolveUser(const std::vector<NaivePrincipal>& directory,
+                                  const std::string& cloud_org,
+                                  const std::string& user, bool match_unknown,
+                                  size_t max_length) {
+  NaiveUser out;
+  out.failure = "INVALID_USER";
+  if (user.empty() || user.size() > max_length) return out;
+  const NaivePrincipal* chosen = nullptr;
+  if (user.find('@') == std::string::npos) {
+    for (const NaivePrincipal& p : directory) {
+      if (p.id == user) chosen = &p;
+    }
+    if (chosen == nullptr) return out;
+  } else {
+    const std::vector<std::string> parts = absl::StrSplit(user, '@');
+    if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) return out;
+    for (char c : user) {
+      if (c <= ' ' || c > '~') return out;
+    }
+    const std::string lower = absl::AsciiStrToLower(user);
+    bool elsewhere = false;
+    for (const NaivePrincipal& p : directory) {
+      if (absl::AsciiStrToLower(p.email) != lower) continue;
+      if (p.org != cloud_org) {
+        elsewhere = true;
+      } else if (chosen == nullptr || chosen->state == "deleted") {
+        chosen = &p;  // a live one replaces a deleted one
+      }
+    }
+    if (chosen == nullptr) {
+      if (elsewhere) {
+        out.failure = "CROSS_ORG";
+        return out;
+      }
+      if (!match_unknown) {
+        out.failure = "UNKNOWN_PRINCIPAL";
+        return out;
+      }
+      out.ok = true;
+      out.failure.clear();
+      out.email = user;
+      return out;
+    }
+  }
+  out.email = chosen->email;
+  if (chosen->org != cloud_org) {
+    out.failure = "CROSS_ORG";
+  } else if (chosen->state == "deleted") {
+    out.failure = "PRINCIPAL_DELETED";
+  } else if (chosen->state == "invited") {
+    out.failure = "PRINCIPAL_INVITED";
+  } else {
+    out.ok = true;
+    out.failure.clear();
+  }
+  return out;
+}
+
 // One requirement, as written.
 struct NaiveRequirement {
   std::string key;
