@@ -67,6 +67,12 @@ absl::Status ApplyEngineOption(absl::string_view key, absl::string_view value,
     }
     return absl::OkStatus();
   }
+  if (key == "strict_grant_rules") {
+    return ParseBool(key, value, &options->strict_grant_rules);
+  }
+  if (key == "iam_match_unknown_users") {
+    return ParseBool(key, value, &options->iam_match_unknown_users);
+  }
   if (key == "iam_override_precedence") {
     if (value == "mapping_wins") {
       options->iam_override_precedence = IamOverridePrecedence::kMappingWins;
@@ -99,7 +105,11 @@ std::string EngineOptionsHelp() {
          "      cloud owners may delete their cloud\n"
          "  iam_override_precedence=mapping_wins|compute_config_wins\n"
          "      (default mapping_wins) a compute config's IAM identity vs the\n"
-         "      cloud IAM mapping\n";
+         "      cloud IAM mapping\n"
+         "  iam_match_unknown_users=true|false             (default false)\n"
+         "  strict_grant_rules=true|false                  (default false)\n"
+         "      IAM mapping matches emails that no principal holds (by\n"
+         "      default they are FAIL UNKNOWN_PRINCIPAL)\n";
 }
 
 absl::StatusOr<absl::Time> ParseRfc3339(absl::string_view text) {

@@ -14,10 +14,27 @@
 #include "tools/commands.h"
 #include "tools/decision_format.h"
 #include "tools/query_runner.h"
+#include "tools/suggest.h"
 
 namespace arbiter {
 namespace cli {
 namespace {
+
+// The --stats line that counts the decisions on requests that named what
+// the state lacks (each row still carries its DENY).
+void PrintUnresolvedStats(const QueryStats& stats, const Io& io) {
+  std::fprintf(io.err,
+               "unknown: %llu of %llu decisions named what the state lacks "
+               "(principals: %llu, ambiguous emails: %llu, permissions: %llu, "
+               "resources: %llu, organizations: %llu)\n",
+               static_cast<unsigned long long>(stats.unresolved()),
+               static_cast<unsigned long long>(stats.decisions),
+               static_cast<unsigned long long>(stats.unknown_principals),
+               static_cast<unsigned long long>(stats.ambiguous_principals),
+               static_cast<unsigned long long>(stats.unknown_permissions),
+               static_cast<unsigned long long>(stats.unknown_resources),
+               static_cast<unsigned long long>(stats.unknown_orgs));
+}
 
 int RunQueryStream(const Command& command, const ParsedArgs& args, const Io& io,
                    const Compiled& compiled, const RequestArgs& request) {
@@ -42,6 +59,7 @@ int RunQueryStream(const Command& command, const ParsedArgs& args, const Io& io,
   if (args.Has("stats")) {
     PrintLoadStats(compiled, io);
     PrintDecideStats(stats.decisions, stats.elapsed, stats.cpu, io);
+    PrintUnresolvedStats(stats, io);
   }
   if (!status.ok()) {
     return InputError(command, io,
@@ -98,6 +116,14 @@ int RunCheck(const Command& command, const ParsedArgs& args, const Io& io) {
     PrintLoadStats(*compiled, io);
     PrintDecideStats(1, elapsed, cpu, io);
   }
+  // A request that names what the state lacks is bad input, not a DENY to
+  // act on: say what, with the closest known names, and exit 2.
+  if (IsUnresolved(d.reason)) {
+    return InputError(
+        command, io,
+        DescribeUnresolved(*compiled->engine, compiled->loaded.state,
+                           request->ToRequest(), d, "--org"));
+  }
   return d.allowed() ? kExitOk : kExitDenied;
 }
 
@@ -134,7 +160,10 @@ const Command& CheckCommand() {
       "\n"
       "  ALLOW GRANT grant=g_carol_web_owner source=DIRECT revision=1\n"
       "\n"
-      "Exits 0 on ALLOW and 1 on DENY.\n"
+      "Exits 0 on ALLOW and 1 on DENY. A request that names an unknown\n"
+      "principal, permission, resource or organization (or an email that\n"
+      "several organizations share) prints its DENY, says on stderr what is\n"
+      "unknown and the closest known names, and exits 2.\n"
       "\n"
       "With --queries, reads one JSON object per line,\n"
       "  {\"id\":1,\"principal\":\"...\",\"permission\":\"...\","
@@ -149,7 +178,8 @@ const Command& CheckCommand() {
       "   \"rule\":null,\"revision\":1}\n"
       "A malformed line gets {\"id\":...,\"line\":N,\"error\":\"...\"}; the "
       "others are\nstill decided, and the command then exits 2. Blank lines "
-      "are skipped.\nOtherwise it exits 0, whatever the decisions.\n",
+      "are skipped.\nOtherwise it exits 0, whatever the decisions; requests "
+      "naming unknown\nthings get their DENY row, and --stats counts them.\n",
       CheckFlags(),
       &RunCheck};
   return *command;

@@ -26,6 +26,14 @@ int RunOne(const Command& command, const Io& io, const std::string& path,
     return kExitUsage;
   }
   const v1::TestSuite& s = suite->suite;
+  // A suite that tests nothing must not pass: an empty file, a JSON `{}`,
+  // a suite that sets only its state.
+  if (s.cases_size() == 0 && s.iam_cases_size() == 0) {
+    return InputError(command, io,
+                      absl::StrCat(suite->name,
+                                   ": no cases and no iam_cases; a suite "
+                                   "that tests nothing cannot pass"));
+  }
 
   // The state: --demo on the command line wins, then the suite's.
   StateArgs state;
@@ -117,7 +125,8 @@ const Command& TestCommand() {
       "was expected and what was decided, then a summary per suite.\n"
       "\n"
       "Exits 0 when every case passes, 1 when any fails, 2 when a suite or\n"
-      "its state cannot be loaded or is malformed.\n",
+      "its state cannot be loaded or is malformed. A suite without cases is\n"
+      "malformed.\n",
       {DemoFlag(),
        FormatFlag(),
        MaxBytesFlag(),

@@ -37,49 +37,67 @@ std::string Summary(const v1::PolicySet& s) {
 // kExitOk or kExitDenied.
 int ValidateOne(const LoadedState& loaded, const EngineOptions& options,
                 bool quiet, const Io& io) {
-  std::vector<absl::Status> problems = Engine::Validate(loaded.state, options);
-  if (problems.empty()) {
-    if (!quiet) {
-      std::fprintf(io.out, "%s: OK (%s)\n", loaded.name.c_str(),
-                   Summary(loaded.state).c_str());
-    }
-    return kExitOk;
-  }
+  std::vector<absl::Status> warnings;
+  std::vector<absl::Status> problems =
+      Engine::Validate(loaded.state, options, &warnings);
   std::unique_ptr<TextLocator> locator;
-  if (!loaded.text.empty()) {
+  if (!loaded.text.empty() && (!problems.empty() || !warnings.empty())) {
     locator = TextLocator::Create(loaded.text, loaded.state);
   }
   // In file order when the file is text format, like a compiler; problems
   // without a location keep their order, after the others.
-  struct Located {
-    std::string message;
-    absl::optional<std::pair<int, int>> where;
+  auto print = [&](const std::vector<absl::Status>& statuses,
+                   absl::string_view prefix) {
+    struct Located {
+      std::string message;
+      absl::optional<std::pair<int, int>> where;
+    };
+    std::vector<Located> located;
+    for (const absl::Status& problem : statuses) {
+      Located l{OneLine(problem.message()), absl::nullopt};
+      if (locator != nullptr) {
+        const absl::string_view path = MessagePath(l.message);
+        if (!path.empty()) l.where = locator->Locate(path);
+      }
+      located.push_back(std::move(l));
+    }
+    std::stable_sort(located.begin(), located.end(),
+                     [](const Located& a, const Located& b) {
+                       if (!b.where.has_value()) return a.where.has_value();
+                       return a.where.has_value() && *a.where < *b.where;
+                     });
+    const std::string pre(prefix);
+    for (const Located& l : located) {
+      if (l.where.has_value()) {
+        std::fprintf(io.out, "%s:%d:%d: %s%s\n", loaded.name.c_str(),
+                     l.where->first, l.where->second, pre.c_str(),
+                     l.message.c_str());
+      } else {
+        std::fprintf(io.out, "%s: %s%s\n", loaded.name.c_str(), pre.c_str(),
+                     l.message.c_str());
+      }
+    }
   };
-  std::vector<Located> located;
-  for (const absl::Status& problem : problems) {
-    Located l{OneLine(problem.message()), absl::nullopt};
-    if (locator != nullptr) {
-      const absl::string_view path = MessagePath(l.message);
-      if (!path.empty()) l.where = locator->Locate(path);
+  // Breaches of the grant-time rules (access-model §4.3): the state loads,
+  // but an administrator should know (--strict makes them errors).
+  print(warnings, "warning: ");
+  const std::string warned =
+      warnings.empty()
+          ? std::string()
+          : absl::StrCat(", ", Counted(static_cast<int>(warnings.size()),
+                                       "warning", "warnings"));
+  if (problems.empty()) {
+    if (!quiet || !warnings.empty()) {
+      std::fprintf(io.out, "%s: OK (%s)%s\n", loaded.name.c_str(),
+                   Summary(loaded.state).c_str(), warned.c_str());
     }
-    located.push_back(std::move(l));
+    return kExitOk;
   }
-  std::stable_sort(located.begin(), located.end(),
-                   [](const Located& a, const Located& b) {
-                     if (!b.where.has_value()) return a.where.has_value();
-                     return a.where.has_value() && *a.where < *b.where;
-                   });
-  for (const Located& l : located) {
-    if (l.where.has_value()) {
-      std::fprintf(io.out, "%s:%d:%d: %s\n", loaded.name.c_str(),
-                   l.where->first, l.where->second, l.message.c_str());
-    } else {
-      std::fprintf(io.out, "%s: %s\n", loaded.name.c_str(), l.message.c_str());
-    }
-  }
+  print(problems, "");
   const size_t n = problems.size();
-  std::fprintf(io.out, "%s: invalid, %s%s\n", loaded.name.c_str(),
+  std::fprintf(io.out, "%s: invalid, %s%s%s\n", loaded.name.c_str(),
                Counted(static_cast<int>(n), "problem", "problems").c_str(),
+               warned.c_str(),
                n >= options.max_errors
                    ? absl::StrCat(" (stopped at the limit; raise it with "
                                   "--max-errors)")
@@ -109,6 +127,7 @@ int RunValidate(const Command& command, const ParsedArgs& args, const Io& io) {
     state.options.max_errors = max_errors;
   }
   const bool quiet = args.Has("quiet");
+  if (args.Has("strict")) state.options.strict_grant_rules = true;
   state.load.keep_text = true;
 
   int worst = kExitOk;
@@ -129,9 +148,11 @@ int RunValidate(const Command& command, const ParsedArgs& args, const Io& io) {
         ParseStateData(*std::move(data), path, state.load);
     if (!loaded.ok()) {
       const std::string name = path == "-" ? "<stdin>" : path;
+      // The syntax error is the report (file:line:column), but a file that
+      // does not parse is unusable input, like every command's: exit 2.
       std::fprintf(io.out, "%s\n%s: invalid, it does not parse\n",
                    OneLine(loaded.status().message()).c_str(), name.c_str());
-      worst = std::max(worst, static_cast<int>(kExitDenied));
+      worst = kExitUsage;
       continue;
     }
     worst = std::max(worst, ValidateOne(*loaded, state.options, quiet, io));
@@ -154,8 +175,9 @@ const Command& ValidateCommand() {
       "offending object (and its line and column in text-format files).\n"
       "Prints FILE: OK with a summary for each valid file.\n"
       "\n"
-      "Exits 0 when every file is valid, 1 when any is invalid, 2 when a file\n"
-      "cannot be read at all (missing, unreadable, a directory, too large).\n"
+      "Exits 0 when every file is valid, 1 when any parses but does not\n"
+      "compile, 2 when a file cannot be read or parsed (missing, unreadable,\n"
+      "a directory, too large, a syntax error, binary junk).\n"
       "Use '-' to read standard input.\n",
       {DemoFlag(),
        FormatFlag(),
@@ -163,7 +185,10 @@ const Command& ValidateCommand() {
        OptionFlag(),
        {"max-errors", 0, FlagSpec::kValue, "N",
         "report at most N problems per file (default 100)"},
-       {"quiet", 'q', FlagSpec::kBool, "", "print nothing for valid files"}},
+       {"strict", 0, FlagSpec::kBool, "",
+        "treat breaches of the grant-time rules (warnings) as errors"},
+       {"quiet", 'q', FlagSpec::kBool, "",
+        "print nothing for valid files without warnings"}},
       &RunValidate};
   return *command;
 }

@@ -10,7 +10,10 @@ absl::string_view RuleName(Reason reason) {
       return "org_owner";
     case Reason::kPublicProject:
       return "public_project";
-    case Reason::kCloudRoleInheritance:
+    // CLOUD_ROLE_INHERITANCE has none: a cloud role's private_project_role
+    // (cloud_owner_private_project_access) allowed, and the deciding grant
+    // says which. It is the exception to no_private_inheritance, not an
+    // instance of it.
     case Reason::kNoProjectGrant:
       return "no_private_inheritance";
     case Reason::kOrgMember:

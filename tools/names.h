@@ -14,7 +14,8 @@ namespace cli {
 
 // The profile's implicit rule that produced `reason` ("public_project" for
 // PUBLIC_PROJECT, "cloud_prerequisite" for NO_CLOUD_GRANT, ...), or empty
-// when a grant or role alone decided, or when `profile` has no such rule.
+// when a grant or role alone decided (GRANT, CLOUD_ROLE_INHERITANCE, ...),
+// or when `profile` has no such rule.
 absl::string_view RuleForReason(Reason reason, const v1::Profile& profile);
 
 // The implicit rule's description in `profile`, or empty.

@@ -115,6 +115,29 @@ namespace {
 
 void FlushOutput(void* out) { static_cast<OutputBuffer*>(out)->Flush(); }
 
+// Counts a denied decision whose request did not resolve.
+void CountUnresolved(Reason reason, QueryStats* stats) {
+  switch (reason) {
+    case Reason::kUnknownPrincipal:
+      ++stats->unknown_principals;
+      break;
+    case Reason::kAmbiguousPrincipal:
+      ++stats->ambiguous_principals;
+      break;
+    case Reason::kUnknownPermission:
+      ++stats->unknown_permissions;
+      break;
+    case Reason::kUnknownResource:
+      ++stats->unknown_resources;
+      break;
+    case Reason::kUnknownOrg:
+      ++stats->unknown_orgs;
+      break;
+    default:
+      break;
+  }
+}
+
 void AppendError(absl::string_view id_json, uint64_t line_number,
                  absl::string_view message, std::string* out) {
   out->push_back('{');
@@ -205,6 +228,7 @@ absl::Status RunQueries(const Engine& engine, int in_fd, int out_fd,
     const Decision d = engine.Check(request);
     ++stats->decisions;
     stats->allowed += d.allowed();
+    if (!d.allowed()) CountUnresolved(d.reason, stats);
     formatter.AppendJson(d, q.id, out.buffer());
     out.MaybeFlush();
   }

@@ -87,12 +87,24 @@ struct QueryStats {
   uint64_t malformed = 0;  // lines answered with an error object
   uint64_t first_malformed_line = 0;
   std::string first_error;
+  // Decided lines whose request named what the state lacks, by reason (the
+  // row is still written, with its DENY).
+  uint64_t unknown_principals = 0;    // UNKNOWN_PRINCIPAL
+  uint64_t ambiguous_principals = 0;  // AMBIGUOUS_PRINCIPAL
+  uint64_t unknown_permissions = 0;   // UNKNOWN_PERMISSION
+  uint64_t unknown_resources = 0;     // UNKNOWN_RESOURCE
+  uint64_t unknown_orgs = 0;          // UNKNOWN_ORG
+  uint64_t unresolved() const {
+    return unknown_principals + ambiguous_principals + unknown_permissions +
+           unknown_resources + unknown_orgs;
+  }
   absl::Duration elapsed;  // wall time of the whole loop
   absl::Duration cpu;      // CPU time of the calling thread in the loop
 };
 
 // Runs the loop until the end of `in_fd`. Returns a non-OK status only when
-// reading or writing failed; malformed lines are counted in `stats`.
+// reading or writing failed; malformed lines and requests naming unknown
+// things are counted in `stats`.
 absl::Status RunQueries(const Engine& engine, int in_fd, int out_fd,
                         const QueryDefaults& defaults, QueryStats* stats);
 

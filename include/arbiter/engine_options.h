@@ -60,6 +60,25 @@ struct EngineOptions {
   // Row 3. Default kMappingWins.
   IamOverridePrecedence iam_override_precedence =
       IamOverridePrecedence::kMappingWins;
+  // Cloud IAM mapping (Engine::ResolveIam): match the rules against an email
+  // that no principal of the snapshot holds, as a plain string, for
+  // launchers that may start workloads before the user reaches the
+  // snapshot. Default false: such a user is FAIL UNKNOWN_PRINCIPAL. Deleted
+  // and invited principals, and principals of another organization, fail
+  // either way (docs/iam-mapping.md, "The user").
+  bool iam_match_unknown_users = false;
+
+  // ---- Grant-time rules (access-model §4.3) ----
+  // Treat breaches of the grant-time rules as errors. Default false: a state
+  // that breaks them (a project grant whose subject holds no cloud grant, a
+  // project role above a deny role's project_role_limit, two roles that
+  // cannot be held together) still loads, and Engine::Validate and
+  // Engine::warnings() list each breach. A revocation produces such states
+  // (removing a user from the group that carries their cloud grant), and
+  // refusing them would keep the older, more permissive state serving.
+  // Check denies on them as on any state: NO_CLOUD_GRANT without a live
+  // cloud grant. The admin API enforces the rules on each change.
+  bool strict_grant_rules = false;
 
   // ---- Limits (exceeding one is an InvalidArgument naming the object) ----
   // Longest id, in bytes. Default 256.
@@ -71,6 +90,12 @@ struct EngineOptions {
   // Most groups one principal may belong to, directly or transitively.
   // Check's cost grows with this number. Default 4096.
   size_t max_groups_per_principal = 4096;
+  // Most transitive group memberships the compiler gathers: for every
+  // principal and group, the groups containing it directly plus those
+  // groups' own containing groups, counted before duplicates are removed.
+  // Compile time and memory grow linearly with this count (SECURITY.md,
+  // "Cost model"); deep, wide group lattices exceed it. Default 16,000,000.
+  size_t max_membership_closure = 16'000'000;
   // Most problems Validate reports before stopping. Default 100.
   size_t max_errors = 100;
 

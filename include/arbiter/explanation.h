@@ -2,8 +2,9 @@
 //
 // An Explanation is a Check rendered for a person: the principal's groups,
 // every grant on the resource's path that was considered (live or expired,
-// allow or deny), which one decided, which deny role subtracted, and which
-// prerequisite was missing. Engine::Explain produces it; its decision is
+// allow or deny), which one decided, which deny role subtracted, which
+// prerequisite was missing, and which expired grants would have changed the
+// decision. Engine::Explain produces it; its decision is
 // always the one Check returns for the same request.
 
 #ifndef ARBITER_EXPLANATION_H_
@@ -12,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
+#include "absl/types/optional.h"
 #include "arbiter/decision.h"
 
 namespace arbiter {
@@ -26,6 +29,14 @@ struct ConsideredGrant {
   bool deny_role = false;
   // False when expired at the decision time.
   bool live = true;
+  // The grant's expires_at, when it has one.
+  absl::optional<absl::Time> expires_at;
+  // Expired, and live it would have changed the decision: an allow grant
+  // that would hold the permission, meet the cloud prerequisite or imply a
+  // project role that holds it (against an RBAC denial), or a deny grant
+  // that would subtract it (against an allow). Explanation::steps has a
+  // line for each, with its expiry, before the verdict.
+  bool expired_would_apply = false;
   // The role holds the requested permission (for a deny role: subtracts it).
   bool matches_permission = false;
   // A short note: "decided", "exempt: holds project_owner", "expired", ...

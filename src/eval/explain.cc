@@ -97,6 +97,10 @@ Explanation Engine::Explain(const AccessRequest& request) const {
         e.steps.push_back(absl::StrCat("no permission is named \"",
                                        request.permission, "\""));
         break;
+      case Reason::kUnknownOrg:
+        e.steps.push_back(absl::StrCat("no organization has id or name \"",
+                                       request.org, "\" (or two share it)"));
+        break;
       default:
         e.steps.push_back(absl::StrCat("no resource has id or path \"",
                                        request.resource, "\""));
@@ -174,6 +178,27 @@ Explanation Engine::Explain(const AccessRequest& request) const {
   const bool is_public =
       applicable && top == internal::kProjectLevel &&
       (s.nodes[node.path[top]].flags & internal::kPublic) != 0;
+  // "grant g1 (project_write on project prj_1, via group grp_1)".
+  auto grant_label = [&](uint32_t i) {
+    GrantInfo info = grant(i);
+    return absl::StrCat("grant ", info.id, " (", info.role, " on ",
+                        LevelName(info.scope_type - v1::SCOPE_TYPE_ORG), " ",
+                        info.scope_id, ", ",
+                        info.subject_is_group ? "via group " : "to ",
+                        info.subject_id, ")");
+  };
+  // Expired grants that, live, would have changed the decision: allow
+  // grants against an RBAC denial, deny grants against an allow.
+  const Reason reason = e.decision.reason;
+  const bool rbac_denial = reason == Reason::kNeedsOrgOwner ||
+                           reason == Reason::kNoCloudGrant ||
+                           reason == Reason::kNoProjectGrant ||
+                           reason == Reason::kNotWorkloadCreator ||
+                           reason == Reason::kInsufficientRole;
+  const bool own_workload = node.kind == internal::NodeKind::kWorkload &&
+                            r.resource < s.node_creator.size() &&
+                            s.node_creator[r.resource] == r.principal;
+  std::vector<std::string> expired_steps;
   for (uint32_t i : relevant) {
     const internal::GrantRec& g = s.grants[i];
     const internal::RoleRec& role = s.roles[g.role];
@@ -188,6 +213,8 @@ Explanation Engine::Explain(const AccessRequest& request) const {
     c.deny_role = role.deny;
     const int64_t expires = s.GrantExpires(i);
     c.live = expires > now;
+    if (expires != internal::kNever)
+      c.expires_at = absl::FromUnixNanos(expires);
     c.matches_permission = s.RoleHas(g.role, r.permission) ||
                            (!role.deny && s.RoleHasOwn(g.role, r.permission));
     std::vector<std::string> notes;
@@ -219,23 +246,58 @@ Explanation Engine::Explain(const AccessRequest& request) const {
       notes.push_back(absl::StrCat("caps implied project roles at ",
                                    s.role_names.Get(role.cap_role)));
     }
+    if (!c.live) {
+      std::vector<std::string> would;
+      if (role.deny) {
+        if (e.decision.allowed() && s.RoleHas(g.role, r.permission) &&
+            (role.exempt_mask & held) == 0) {
+          would.push_back("subtract the permission");
+        }
+      } else if (rbac_denial) {
+        if (role.all_permissions && g.level == internal::kOrgLevel) {
+          would.push_back("make the principal an org owner");
+        } else if (s.RoleHas(g.role, r.permission)) {
+          would.push_back("hold the permission");
+        } else if (own_workload && s.RoleHasOwn(g.role, r.permission)) {
+          would.push_back(
+              "allow it on this workload, which the principal "
+              "created");
+        }
+        if (g.level == internal::kCloudLevel) {
+          if (reason == Reason::kNoCloudGrant) {
+            would.push_back("meet the cloud prerequisite");
+          }
+          const uint16_t ir = top != internal::kProjectLevel ? kNoRole
+                              : is_public ? role.public_project_role
+                                          : role.private_project_role;
+          if (ir != kNoRole && s.RoleHas(ir, r.permission)) {
+            would.push_back(absl::StrCat("imply ", s.role_names.Get(ir),
+                                         " on this project, which holds "
+                                         "the permission"));
+          }
+        }
+      }
+      if (!would.empty()) {
+        c.expired_would_apply = true;
+        expired_steps.push_back(absl::StrCat(
+            grant_label(i), " expired at ",
+            absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ",
+                             absl::FromUnixNanos(expires), absl::UTCTimeZone()),
+            "; live, it would ", absl::StrJoin(would, " and ")));
+      }
+    }
     c.note = absl::StrJoin(notes, "; ");
     e.grants.push_back(std::move(c));
   }
+  for (std::string& step : expired_steps) e.steps.push_back(std::move(step));
   if (applicable && relevant.empty()) {
     e.steps.push_back("no grant of the principal or its groups is on the path");
   }
 
   const Decision& d = e.decision;
   std::string deciding;
-  if (d.grant_index != Decision::kNoGrant) {
-    GrantInfo info = grant(d.grant_index);
-    deciding = absl::StrCat("grant ", info.id, " (", info.role, " on ",
-                            LevelName(info.scope_type - v1::SCOPE_TYPE_ORG),
-                            " ", info.scope_id, ", ",
-                            info.subject_is_group ? "via group " : "to ",
-                            info.subject_id, ")");
-  }
+  if (d.grant_index != Decision::kNoGrant)
+    deciding = grant_label(d.grant_index);
   std::string verdict;
   switch (d.reason) {
     case Reason::kOrgOwner:

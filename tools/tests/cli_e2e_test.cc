@@ -100,7 +100,7 @@ TEST_F(CliTest, DocumentedExitCodes) {
        1},
       {{"validate", "acme.textproto"}, 0},
       {{"validate", "bad_policy.textproto"}, 1},
-      {{"validate", "syntax_error.json"}, 1},
+      {{"validate", "syntax_error.json"}, 2},
       {{"validate", "no_such_file.json"}, 2},
       {{"check", "bad_policy.textproto", "--principal", "a", "--permission",
         "b", "--resource", "c"},
@@ -337,9 +337,13 @@ TEST_F(CliTest, StreamAgreesWithSingleChecks) {
       expected = "{" + expected.substr(prefix.size());
     }
     EXPECT_EQ(single.out, expected + "\n") << line;
-    EXPECT_EQ(
-        single.exit_code,
-        expected.find("\"effect\":\"ALLOW\"") != std::string::npos ? 0 : 1);
+    // A request naming something unknown is an input error for a single
+    // check (exit 2); the stream answers it with its DENY row.
+    EXPECT_EQ(single.exit_code,
+              expected.find("\"effect\":\"ALLOW\"") != std::string::npos ? 0
+              : expected.find("\"reason\":\"UNKNOWN_") != std::string::npos
+                  ? 2
+                  : 1);
   }
   EXPECT_EQ(answer, answers.size());
 }
@@ -358,7 +362,11 @@ TEST_F(CliTest, StatsGoToStderrOnly) {
   EXPECT_THAT(stats.err,
               ContainsRegex("\ndecide: +[0-9.]+ ms wall +[0-9.]+ ms "
                             "cpu  \\(8 decisions; [0-9]+ decisions/s "
-                            "wall, [0-9]+ decisions/s cpu\\)\n$"));
+                            "wall, [0-9]+ decisions/s cpu\\)\n"));
+  // nobody@acme.com is not in the demo.
+  EXPECT_THAT(stats.err,
+              ContainsRegex("\nunknown: 1 of 8 decisions named what the "
+                            "state lacks \\(principals: 1, .*\\)\n$"));
 }
 
 // The org-scale generator's model (tests/testing/workload.h) predicts the

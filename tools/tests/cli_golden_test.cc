@@ -186,7 +186,7 @@ std::vector<GoldenCase> Cases() {
         "project.view", "--resource", "prod/web", "-q", kAt}},
       {"check_ambiguous_email",
        {"check", "two_orgs.textproto", "--principal", "sam@example.com",
-        "--permission", "project.view", "--resource", "prj_a_secret"}},
+        "--permission", "project.view", "--resource", "main/secret"}},
       {"check_org_flag",
        {"check", "two_orgs.textproto", "--principal", "sam@example.com",
         "--org", "alpha", "--permission", "project.view", "--resource",
