@@ -89,7 +89,7 @@ class EngineHolder {
   absl::Status CheckRevision(uint64_t revision) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
-  const Options options_;
+  Options options_;  // set at construction only
   mutable std::shared_mutex mu_;
   std::shared_ptr<const Engine> current_ ABSL_GUARDED_BY(mu_);
 };
