@@ -16,6 +16,7 @@
 #include "arbiter/policy_io.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
+#include "src/compiler/names.h"
 #include "tools/commands.h"
 #include "tools/text_locator.h"
 
@@ -26,46 +27,6 @@ namespace {
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
-
-// Well-formed UTF-8: no stray continuation bytes, overlong forms,
-// surrogates or values past U+10FFFF.
-bool IsValidUtf8(absl::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    int extra;
-    uint32_t cp;
-    if ((c & 0xE0) == 0xC0) {
-      extra = 1;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      extra = 2;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      extra = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + extra >= s.size()) return false;
-    for (int k = 1; k <= extra; ++k) {
-      const unsigned char cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
-        (extra == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    i += extra + 1;
-  }
-  return true;
-}
 
 // "ComputeConfig" -> "compute config".
 std::string Words(absl::string_view camel) {
@@ -107,7 +68,7 @@ void FindInvalidUtf8(const Message& m, const std::string& prefix,
         const std::string& v =
             f->is_repeated() ? r->GetRepeatedStringReference(m, f, i, &scratch)
                              : r->GetStringReference(m, f, &scratch);
-        if (!IsValidUtf8(v)) out->push_back({path, v, owner});
+        if (!internal::IsValidUtf8(v)) out->push_back({path, v, owner});
       } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
         const Message& sub = f->is_repeated() ? r->GetRepeatedMessage(m, f, i)
                                               : r->GetMessage(m, f);
@@ -120,7 +81,7 @@ void FindInvalidUtf8(const Message& m, const std::string& prefix,
           if (id != nullptr && id->type() == FieldDescriptor::TYPE_STRING &&
               !id->is_repeated()) {
             const std::string v = sub.GetReflection()->GetString(sub, id);
-            if (!v.empty() && IsValidUtf8(v)) {
+            if (!v.empty() && internal::IsValidUtf8(v)) {
               absl::StrAppend(&sub_owner, " \"", absl::CHexEscape(v), "\"");
             }
           }

@@ -29,7 +29,6 @@
 #define ARBITER_ENGINE_HOLDER_H_
 
 #include <memory>
-
 #include <shared_mutex>
 
 #include "absl/base/thread_annotations.h"
