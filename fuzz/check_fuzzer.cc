@@ -522,8 +522,11 @@ void CheckQueries(const Engine& engine, const v1::PolicySet& s,
     // By handles.
     absl::optional<PrincipalRef> hp = engine.FindPrincipal(q.principal, q.org);
     absl::optional<PermissionRef> hk = engine.FindPermission(q.permission);
-    absl::optional<ResourceRef> hr =
-        engine.FindResource(q.resource, p->org_id());
+    // With an org, it binds the resource as it does in Check. Without one, an
+    // id is found anywhere (Check then decides CROSS_ORG) and a path is looked
+    // up in the principal's org, as Check by name does.
+    absl::optional<ResourceRef> hr = engine.FindResource(q.resource, q.org);
+    if (!hr && q.org.empty()) hr = engine.FindResource(q.resource, p->org_id());
     FUZZ_CHECK(hp && hk && hr, what, ": Check resolved it (", DecisionString(d),
                ") but Find* did not");
     const Decision dh = engine.Check(*hp, *hk, *hr, q.context);

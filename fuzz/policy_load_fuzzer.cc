@@ -174,6 +174,9 @@ struct Names {
     std::string org_id;
     v1::PrincipalState state;
     v1::PrincipalKind kind;
+    // An email live in several organizations: a resource id settles which
+    // one it names (the live principal of the resource's organization).
+    std::vector<const v1::Principal*> live;
   };
   std::vector<Principal> principals;
   std::vector<std::string> permissions;
@@ -194,16 +197,17 @@ Names CollectNames(const Engine& engine, const v1::PolicySet& state) {
       // any organization, when there is one (README, "A request may name
       // its inputs"): a deleted principal's email may be a live one's too.
       const v1::Principal* named = &p;
-      int live = 0;
+      std::vector<const v1::Principal*> live;
       for (const v1::Principal& q : state.principals()) {
         if (q.state() != v1::PRINCIPAL_STATE_DELETED &&
             absl::EqualsIgnoreCase(q.email(), p.email())) {
-          if (++live == 1) named = &q;
+          live.push_back(&q);
         }
       }
-      if (live > 1) named = &p;  // ambiguous: Check denies
-      n.principals.push_back(
-          {p.email(), named->org_id(), named->state(), named->kind()});
+      if (live.size() == 1) named = live[0];
+      if (live.size() <= 1) live.clear();
+      n.principals.push_back({p.email(), named->org_id(), named->state(),
+                              named->kind(), std::move(live)});
     }
   }
   const v1::Profile& profile = engine.profile();
@@ -235,13 +239,54 @@ Names CollectNames(const Engine& engine, const v1::PolicySet& state) {
   return n;
 }
 
+// The organization of the resource with this id, or "".
+std::string OrgOfId(const v1::PolicySet& state, const std::string& id) {
+  auto cloud_org = [&](const std::string& cloud_id) -> std::string {
+    for (const v1::Cloud& c : state.clouds()) {
+      if (c.id() == cloud_id) return c.org_id();
+    }
+    return "";
+  };
+  for (const v1::Organization& o : state.organizations()) {
+    if (o.id() == id) return o.id();
+  }
+  for (const v1::Cloud& c : state.clouds()) {
+    if (c.id() == id) return c.org_id();
+  }
+  for (const v1::Project& p : state.projects()) {
+    if (p.id() == id) return cloud_org(p.cloud_id());
+  }
+  for (const v1::Workload& w : state.workloads()) {
+    if (w.id() == id) return cloud_org(w.cloud_id());
+  }
+  for (const v1::Image& im : state.images()) {
+    if (im.id() == id) return im.org_id();
+  }
+  return "";
+}
+
+// The principal a request names: an email shared by live principals of
+// several organizations means the one in the resource id's organization.
+Names::Principal Named(const v1::PolicySet& state, const Names::Principal& p,
+                       const std::string& resource) {
+  if (p.live.empty() || resource.find('/') != std::string::npos) return p;
+  const std::string org = OrgOfId(state, resource);
+  for (const v1::Principal* q : p.live) {
+    if (!org.empty() && q->org_id() == org) {
+      return {p.name, q->org_id(), q->state(), q->kind(), {}};
+    }
+  }
+  return p;
+}
+
 void CheckRequests(const Engine& engine, const v1::PolicySet& state) {
   const Names names = CollectNames(engine, state);
   int explained = 0;
-  for (const Names::Principal& p : names.principals) {
+  for (const Names::Principal& named : names.principals) {
     for (const std::string& permission : names.permissions) {
       for (const std::string& resource : names.resources) {
         {
+          const Names::Principal p = Named(state, named, resource);
           const Channel channel = (p.name.size() + resource.size()) % 2
                                       ? Channel::kConsole
                                       : Channel::kApi;
@@ -267,8 +312,10 @@ void CheckRequests(const Engine& engine, const v1::PolicySet& state) {
           // The same request by handles.
           absl::optional<PrincipalRef> hp = engine.FindPrincipal(p.name);
           absl::optional<PermissionRef> hk = engine.FindPermission(permission);
-          absl::optional<ResourceRef> hr =
-              engine.FindResource(resource, p.org_id);
+          // An id is found in any organization (Check decides CROSS_ORG);
+          // a path is looked up in the principal's organization.
+          absl::optional<ResourceRef> hr = engine.FindResource(resource);
+          if (!hr) hr = engine.FindResource(resource, p.org_id);
           if (hp && hk && hr && !IsUnknownReason(d.reason)) {
             const Decision dh = engine.Check(*hp, *hk, *hr, r.context);
             FUZZ_CHECK(dh == d, what, " by name ", DecisionString(d),
