@@ -70,6 +70,22 @@ class LazyNow {
   bool have_ = false;
 };
 
+// What steps 2-10 decide, before it becomes a Decision (ToDecision): 16
+// bytes, returned in two registers, so that the Decision is written once, in
+// place, instead of being assembled field by field in a temporary and copied
+// whole (a store-forwarding stall on every Check). The deciding grant's id
+// is id_length bytes at id_offset in grant_ids, or (kLongGrantId) read from
+// the id table.
+struct Verdict {
+  Reason reason = Reason::kInternalError;
+  GrantSource source = GrantSource::kNone;
+  uint16_t id_length = 0;
+  uint32_t grant = Decision::kNoGrant;
+  uint32_t id_offset = 0;
+  uint32_t unused = 0;
+};
+static_assert(sizeof(Verdict) == 16, "Verdict is returned in registers");
+
 // The grants of `span` at `scope` (a span is sorted by scope).
 inline GrantSpan ScopeSpan(const CompiledState& s, GrantSpan span,
                            uint32_t scope) {
@@ -185,18 +201,25 @@ inline uint32_t MostSpecific(const uint32_t (&by_level)[3]) {
   return by_level[kOrgLevel];
 }
 
-Decision WithGrant(const CompiledState& s, Reason reason, uint32_t grant,
-                   uint64_t revision) {
+// A verdict with no grant.
+inline Verdict MakeVerdict(Reason reason) {
+  Verdict v;
+  v.reason = reason;
+  return v;
+}
+
+Verdict WithGrant(const CompiledState& s, Reason reason, uint32_t grant) {
   // Callers derive `grant` from grants they saw, so it exists; fail closed
   // all the same.
-  if (grant >= s.grants.size()) {
-    return MakeDecision(Reason::kInternalError, revision);
-  }
-  Decision d = MakeDecision(reason, revision);
-  d.grant_index = grant;
-  d.grant_id = s.GrantId(grant);
-  d.source = static_cast<GrantSource>(s.grants[grant].source);
-  return d;
+  if (grant >= s.grants.size()) return MakeVerdict(Reason::kInternalError);
+  const GrantRec& g = s.grants[grant];
+  Verdict v;
+  v.reason = reason;
+  v.source = static_cast<GrantSource>(g.source);
+  v.id_length = g.id_length;
+  v.grant = grant;
+  v.id_offset = g.id_offset;
+  return v;
 }
 
 }  // namespace
@@ -220,10 +243,9 @@ namespace {
 // EvaluateGeneric is the same procedure grant by grant (the differential
 // tests hold all three to the reference).
 template <typename Decide>
-ARBITER_ALWAYS_INLINE inline Decision DecideOnMasks(
+ARBITER_ALWAYS_INLINE inline Verdict DecideOnMasks(
     const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
-    const Node& node, int top, const uint64_t (&at)[3], Decide&& decide,
-    uint64_t revision) {
+    const Node& node, int top, const uint64_t (&at)[3], Decide&& decide) {
   const PermissionMasks& m = s.permission_masks[k];
   const uint64_t all = at[0] | at[1] | at[2];
   const uint64_t held = all & ~s.deny_roles;
@@ -246,13 +268,12 @@ ARBITER_ALWAYS_INLINE inline Decision DecideOnMasks(
     } else if (m.member_has) {
       reason = Reason::kOrgMember;
     } else {
-      return MakeDecision(s.has_all_permissions_role
-                              ? Reason::kNeedsOrgOwner
-                              : Reason::kInsufficientRole,
-                          revision);
+      return MakeVerdict(s.has_all_permissions_role
+                             ? Reason::kNeedsOrgOwner
+                             : Reason::kInsufficientRole);
     }
   } else if ((at[kCloudLevel] & ~s.deny_roles) == 0) {
-    return MakeDecision(Reason::kNoCloudGrant, revision);
+    return MakeVerdict(Reason::kNoCloudGrant);
   } else if ((level = MostSpecificLevel(at, m.allow)) >= 0) {
     reason = Reason::kGrant, mask = m.allow;
   } else {
@@ -277,11 +298,11 @@ ARBITER_ALWAYS_INLINE inline Decision DecideOnMasks(
       return decide(Reason::kDenyRole, MostSpecificLevel(at, caps), caps);
     } else if (project_anchor && (at[kProjectLevel] & ~s.deny_roles) == 0 &&
                (at[kCloudLevel] & s.implying_roles[pub]) == 0) {
-      return MakeDecision(Reason::kNoProjectGrant, revision);
+      return MakeVerdict(Reason::kNoProjectGrant);
     } else if ((held & m.own) || (at[kCloudLevel] & implied_own)) {
-      return MakeDecision(Reason::kNotWorkloadCreator, revision);
+      return MakeVerdict(Reason::kNotWorkloadCreator);
     } else {
-      return MakeDecision(Reason::kInsufficientRole, revision);
+      return MakeVerdict(Reason::kInsufficientRole);
     }
   }
 
@@ -290,15 +311,14 @@ ARBITER_ALWAYS_INLINE inline Decision DecideOnMasks(
     level = MostSpecificLevel(at, deny);
     reason = Reason::kDenyRole, mask = deny;
   }
-  if (level < 0) return MakeDecision(reason, revision);
+  if (level < 0) return MakeVerdict(reason);
   return decide(reason, level, mask);
 }
 
 // The role-mask scan: one pass ORs the roles of the live grants on the path
 // into one mask per level, remembering the first grant of each role.
-Decision EvaluateMasks(const CompiledState& s, uint32_t p, uint32_t k,
-                       uint32_t r, const Node& node, int top, LazyNow& now,
-                       uint64_t revision) {
+Verdict EvaluateMasks(const CompiledState& s, uint32_t p, uint32_t k,
+                      uint32_t r, const Node& node, int top, LazyNow& now) {
   const PrincipalRec& principal = s.principals[p];
   uint64_t at[3] = {0, 0, 0};
   // first[level][role]: the first live grant of `role` seen at `level`, which
@@ -323,9 +343,9 @@ Decision EvaluateMasks(const CompiledState& s, uint32_t p, uint32_t k,
     for (uint64_t m = at[level] & mask; m != 0; m &= m - 1) {
       least = std::min(least, first[level][__builtin_ctzll(m)]);
     }
-    return WithGrant(s, reason, least, revision);
+    return WithGrant(s, reason, least);
   };
-  return DecideOnMasks(s, p, k, r, node, top, at, decide, revision);
+  return DecideOnMasks(s, p, k, r, node, top, at, decide);
 }
 
 // The least grant of principal `p` (or of its groups) at `scope` whose role
@@ -383,11 +403,65 @@ ARBITER_ALWAYS_INLINE inline void MatchSummary(const uint16_t* tags, uint32_t n,
   bits[2] &= tail;
 }
 
-// Steps 7-10 from the principal's scope summary. Falls back to the scan
-// where a grant on the path has expired.
-Decision EvaluateSummary(const CompiledState& s, uint32_t p, uint32_t k,
-                         uint32_t r, const Node& node, int top, LazyNow& now,
-                         uint64_t revision) {
+// Decision::valid_until for principal p on the path of `node` up to level
+// `top`: the first expiry after now among the grants of p and of its groups
+// at the path's scopes. Only grants on the path take part in a decision, and
+// a grant's liveness changes once, at its expiry. Called only for
+// principals with kPrincipalHasExpiring. Binary searches the principal's
+// sorted (scope, expiry) pairs (or, without them, each subject's
+// scope-sorted grants), so its cost does not grow with the number of grants
+// at other scopes; it reads the clock only when a grant on the path expires,
+// which the evaluation has then usually read already.
+ABSL_ATTRIBUTE_NOINLINE int64_t ValidUntil(const CompiledState& s, uint32_t p,
+                                           const Node& node, int top,
+                                           LazyNow& now) {
+  int64_t first = kNever;
+  if (!s.principal_expiring_begin.empty()) {
+    const auto* b = s.principal_expiring.data() + s.principal_expiring_begin[p];
+    const auto* e =
+        s.principal_expiring.data() + s.principal_expiring_begin[p + 1];
+    for (int level = 0; level <= top; ++level) {
+      const uint32_t scope = node.path[level];
+      if (scope == kNone) continue;
+      const auto* lo = std::lower_bound(
+          b, e, std::make_pair(scope, std::numeric_limits<int64_t>::min()));
+      if (lo == e || lo->first != scope) continue;
+      // The scope's expiries, ascending: the first one after now.
+      const auto* hi =
+          std::upper_bound(lo, e, std::make_pair(scope, now.Now()));
+      if (hi != e && hi->first == scope && hi->second < first) {
+        first = hi->second;
+      }
+    }
+  } else {
+    auto scan = [&](GrantSpan span) {
+      const uint32_t* scopes = s.grant_scopes.data();
+      for (int level = 0; level <= top; ++level) {
+        const uint32_t scope = node.path[level];
+        if (scope == kNone) continue;
+        const uint32_t* lo =
+            std::lower_bound(scopes + span.begin, scopes + span.end, scope);
+        for (; lo != scopes + span.end && *lo == scope; ++lo) {
+          const int64_t e = s.GrantExpires(static_cast<uint32_t>(lo - scopes));
+          if (e != kNever && e > now.Now() && e < first) first = e;
+        }
+      }
+    };
+    const PrincipalRec& rec = s.principals[p];
+    scan(rec.grants);
+    for (uint32_t i = rec.groups_begin; i < rec.groups_end; ++i) {
+      scan(s.principal_groups[i]);
+    }
+  }
+  return first;
+}
+
+// Steps 7-10 from the principal's scope summary, setting *until to
+// Decision::valid_until (in Unix nanoseconds) when a grant on the path
+// expires. Falls back to the scan where one has expired.
+Verdict EvaluateSummary(const CompiledState& s, uint32_t p, uint32_t k,
+                        uint32_t r, const Node& node, int top, LazyNow& now,
+                        int64_t* until) {
   const PrincipalRec& principal = s.principals[p];
   const uint32_t key[3] = {node.path[0], top >= 1 ? node.path[1] : kNone,
                            top >= 2 ? node.path[2] : kNone};
@@ -420,39 +494,49 @@ Decision EvaluateSummary(const CompiledState& s, uint32_t p, uint32_t k,
       }
     }
   }
-  if (flags & kEntryExpiring) {
+  // The first expiry among the grants of the matched entries: while it is
+  // ahead, the entries hold and it is the decision's valid_until (every
+  // grant on the path is in one of them); once it has passed, the grants
+  // decide one by one.
+  int64_t first = kNever;
+  if (ABSL_PREDICT_FALSE(flags & kEntryExpiring)) {
     for (int l = 0; l < 3; ++l) {
-      if (entry[l] != nullptr && (entry[l]->flags & kEntryExpiring) &&
-          !now.Before(s.SummaryExpires(
-              static_cast<uint32_t>(entry[l] - s.summary_entries.data())))) {
-        return EvaluateMasks(s, p, k, r, node, top, now, revision);
+      if (entry[l] == nullptr || (entry[l]->flags & kEntryExpiring) == 0) {
+        continue;
       }
+      const int64_t e = s.SummaryExpires(
+          static_cast<uint32_t>(entry[l] - s.summary_entries.data()));
+      if (!now.Before(e)) {
+        *until = ValidUntil(s, p, node, top, now);
+        return EvaluateMasks(s, p, k, r, node, top, now);
+      }
+      first = std::min(first, e);
     }
   }
   auto decide = [&](Reason reason, int level, uint64_t mask) {
     const ScopeEntry& e = *entry[level];
     if ((e.roles & ~mask) != 0) {
-      return WithGrant(s, reason, LeastGrantAt(s, principal, key[level], mask),
-                       revision);
+      return WithGrant(s, reason, LeastGrantAt(s, principal, key[level], mask));
     }
     if (e.id_length == kLongEntryId) {
-      return WithGrant(s, reason, e.least, revision);
+      return WithGrant(s, reason, e.least);
     }
     // Every grant at this scope qualifies: the entry's least one decides,
     // and the entry has what the decision shows of it.
-    Decision d = MakeDecision(reason, revision);
-    d.grant_index = e.least;
-    d.grant_id =
-        absl::string_view(s.grant_ids.data() + e.id_offset, e.id_length);
-    d.source = static_cast<GrantSource>(e.source);
-    return d;
+    Verdict v;
+    v.reason = reason;
+    v.source = static_cast<GrantSource>(e.source);
+    v.id_length = e.id_length;
+    v.grant = e.least;
+    v.id_offset = e.id_offset;
+    return v;
   };
-  return DecideOnMasks(s, p, k, r, node, top, at, decide, revision);
+  *until = first;
+  return DecideOnMasks(s, p, k, r, node, top, at, decide);
 }
 
-Decision EvaluateGeneric(const CompiledState& s, uint32_t p, uint32_t k,
-                         uint32_t r, const Node& node, int top, LazyNow& now,
-                         uint64_t revision) {
+Verdict EvaluateGeneric(const CompiledState& s, uint32_t p, uint32_t k,
+                        uint32_t r, const Node& node, int top, LazyNow& now) {
   const PrincipalRec& principal = s.principals[p];
   const uint32_t* path = node.path;
   const bool project_anchor = top == kProjectLevel;
@@ -522,22 +606,21 @@ Decision EvaluateGeneric(const CompiledState& s, uint32_t p, uint32_t k,
       s.member_role != kNoRole && s.RoleHas(s.member_role, k);
 
   // Steps 7-9: the allow candidate, or a denial.
-  Decision candidate;
+  Verdict candidate;
   if (owner != kNone) {
-    candidate = WithGrant(s, Reason::kOrgOwner, owner, revision);
+    candidate = WithGrant(s, Reason::kOrgOwner, owner);
   } else if (top == kOrgLevel) {
     if (allow[kOrgLevel] != kNone) {
-      candidate = WithGrant(s, Reason::kGrant, allow[kOrgLevel], revision);
+      candidate = WithGrant(s, Reason::kGrant, allow[kOrgLevel]);
     } else if (member_has) {
-      candidate = MakeDecision(Reason::kOrgMember, revision);
+      candidate = MakeVerdict(Reason::kOrgMember);
     } else {
-      return MakeDecision(s.has_all_permissions_role
-                              ? Reason::kNeedsOrgOwner
-                              : Reason::kInsufficientRole,
-                          revision);
+      return MakeVerdict(s.has_all_permissions_role
+                             ? Reason::kNeedsOrgOwner
+                             : Reason::kInsufficientRole);
     }
   } else {
-    if (!cloud_member) return MakeDecision(Reason::kNoCloudGrant, revision);
+    if (!cloud_member) return MakeVerdict(Reason::kNoCloudGrant);
     const uint32_t explicit_grant = MostSpecific(allow);
     const uint32_t cap_grant = MostSpecific(cap);
     // Own-workload grants at the cloud level: the cloud role's own list, or
@@ -548,97 +631,40 @@ Decision EvaluateGeneric(const CompiledState& s, uint32_t p, uint32_t k,
       own[kCloudLevel] = std::min(own[kCloudLevel], implied_own);
     const uint32_t own_grant = MostSpecific(own);
     if (explicit_grant != kNone) {
-      candidate = WithGrant(s, Reason::kGrant, explicit_grant, revision);
+      candidate = WithGrant(s, Reason::kGrant, explicit_grant);
     } else if (implied != kNone && cap_grant == kNone) {
       candidate = WithGrant(
           s, is_public ? Reason::kPublicProject : Reason::kCloudRoleInheritance,
-          implied, revision);
+          implied);
     } else if (own_grant != kNone && IsCreator(s, p, r, node)) {
-      candidate = WithGrant(s, Reason::kOwnWorkload, own_grant, revision);
+      candidate = WithGrant(s, Reason::kOwnWorkload, own_grant);
     } else if (member_has) {
-      candidate = MakeDecision(Reason::kOrgMember, revision);
+      candidate = MakeVerdict(Reason::kOrgMember);
     } else if (cap_grant != kNone &&
                (implied != kNone || implied_own != kNone)) {
-      return WithGrant(s, Reason::kDenyRole, cap_grant, revision);
+      return WithGrant(s, Reason::kDenyRole, cap_grant);
     } else if (project_anchor && !project_member && !implied_any) {
-      return MakeDecision(Reason::kNoProjectGrant, revision);
+      return MakeVerdict(Reason::kNoProjectGrant);
     } else if (own_any || implied_own != kNone) {
-      return MakeDecision(Reason::kNotWorkloadCreator, revision);
+      return MakeVerdict(Reason::kNotWorkloadCreator);
     } else {
-      return MakeDecision(Reason::kInsufficientRole, revision);
+      return MakeVerdict(Reason::kInsufficientRole);
     }
   }
 
   // Step 10: deny roles subtract.
   const uint32_t deny_grant = MostSpecific(deny);
   if (deny_grant != kNone) {
-    return WithGrant(s, Reason::kDenyRole, deny_grant, revision);
+    return WithGrant(s, Reason::kDenyRole, deny_grant);
   }
   return candidate;
 }
 
-}  // namespace
-
-namespace {
-
-// Decision::valid_until for principal p on the path of `node` up to level
-// `top`: the first expiry after now among the grants of p and of its groups
-// at the path's scopes. Only grants on the path take part in a decision, and
-// a grant's liveness changes once, at its expiry. Called only for
-// principals with kPrincipalHasExpiring. Binary searches the principal's
-// sorted (scope, expiry) pairs (or, without them, each subject's
-// scope-sorted grants), so its cost does not grow with the number of grants
-// at other scopes; it reads the clock only when a grant on the path expires,
-// which the evaluation has then usually read already.
-ABSL_ATTRIBUTE_NOINLINE absl::Time ValidUntil(const CompiledState& s,
-                                              uint32_t p, const Node& node,
-                                              int top, LazyNow& now) {
-  int64_t first = kNever;
-  if (!s.principal_expiring_begin.empty()) {
-    const auto* b = s.principal_expiring.data() + s.principal_expiring_begin[p];
-    const auto* e =
-        s.principal_expiring.data() + s.principal_expiring_begin[p + 1];
-    for (int level = 0; level <= top; ++level) {
-      const uint32_t scope = node.path[level];
-      if (scope == kNone) continue;
-      const auto* lo = std::lower_bound(
-          b, e, std::make_pair(scope, std::numeric_limits<int64_t>::min()));
-      if (lo == e || lo->first != scope) continue;
-      // The scope's expiries, ascending: the first one after now.
-      const auto* hi = std::upper_bound(
-          lo, e, std::make_pair(scope, now.Now()));
-      if (hi != e && hi->first == scope && hi->second < first) {
-        first = hi->second;
-      }
-    }
-  } else {
-    auto scan = [&](GrantSpan span) {
-      const uint32_t* scopes = s.grant_scopes.data();
-      for (int level = 0; level <= top; ++level) {
-        const uint32_t scope = node.path[level];
-        if (scope == kNone) continue;
-        const uint32_t* lo =
-            std::lower_bound(scopes + span.begin, scopes + span.end, scope);
-        for (; lo != scopes + span.end && *lo == scope; ++lo) {
-          const int64_t e = s.GrantExpires(static_cast<uint32_t>(lo - scopes));
-          if (e != kNever && e > now.Now() && e < first) first = e;
-        }
-      }
-    };
-    const PrincipalRec& rec = s.principals[p];
-    scan(rec.grants);
-    for (uint32_t i = rec.groups_begin; i < rec.groups_end; ++i) {
-      scan(s.principal_groups[i]);
-    }
-  }
-  return first == kNever ? absl::InfiniteFuture() : absl::FromUnixNanos(first);
-}
-
-// Evaluate's body, inlined into Engine::Check (below) as well.
-ARBITER_ALWAYS_INLINE inline Decision EvaluateInline(
+// Steps 2-10, setting *until to Decision::valid_until (Unix nanoseconds)
+// when a grant on the path expires.
+ARBITER_ALWAYS_INLINE inline Verdict EvaluateVerdict(
     const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
-    const RequestContext& context, uint64_t revision,
-    EvaluationPath evaluation) {
+    const RequestContext& context, EvaluationPath evaluation, int64_t* until) {
   const PrincipalRec& principal = s.principals[p];
   const Node& node = s.nodes[r];
   const PermissionRec& perm = s.permissions[k];
@@ -659,41 +685,74 @@ ARBITER_ALWAYS_INLINE inline Decision EvaluateInline(
 
   // Steps 2-6: identity and request shape.
   if (principal.org != node.path[kOrgLevel]) {
-    return MakeDecision(Reason::kCrossOrg, revision);
+    return MakeVerdict(Reason::kCrossOrg);
   }
   if (principal.state == v1::PRINCIPAL_STATE_DELETED) {
-    return MakeDecision(Reason::kPrincipalDeleted, revision);
+    return MakeVerdict(Reason::kPrincipalDeleted);
   }
   if (principal.state == v1::PRINCIPAL_STATE_INVITED) {
-    return MakeDecision(Reason::kPrincipalInvited, revision);
+    return MakeVerdict(Reason::kPrincipalInvited);
   }
   if (principal.kind == v1::PRINCIPAL_KIND_SERVICE_ACCOUNT &&
       context.channel == Channel::kConsole) {
-    return MakeDecision(Reason::kServiceAccountConsole, revision);
+    return MakeVerdict(Reason::kServiceAccountConsole);
   }
   const int top = perm.level;
   if (node.path[top] == kNone) {
-    return MakeDecision(Reason::kPermissionNotApplicable, revision);
+    return MakeVerdict(Reason::kPermissionNotApplicable);
   }
   if (top == kProjectLevel && perm.forbidden_on_default_project &&
       (node.project_flags & kDefaultProject)) {
-    return MakeDecision(Reason::kProtectedResource, revision);
+    return MakeVerdict(Reason::kProtectedResource);
   }
 
   // Steps 7-10.
   const Clock* clock =
       s.options.clock ? s.options.clock.get() : &Clock::System();
   LazyNow now(context, clock);
-  // Summaries exist only with role masks (mask_path).
-  Decision d =
-      summary ? EvaluateSummary(s, p, k, r, node, top, now, revision)
-      : (s.mask_path && evaluation != EvaluationPath::kGeneric)
-          ? EvaluateMasks(s, p, k, r, node, top, now, revision)
-          : EvaluateGeneric(s, p, k, r, node, top, now, revision);
+  // Summaries exist only with role masks (mask_path). EvaluateSummary sets
+  // *until itself, from the entries it reads.
+  if (summary) return EvaluateSummary(s, p, k, r, node, top, now, until);
+  const Verdict v = (s.mask_path && evaluation != EvaluationPath::kGeneric)
+                        ? EvaluateMasks(s, p, k, r, node, top, now)
+                        : EvaluateGeneric(s, p, k, r, node, top, now);
   if (ABSL_PREDICT_FALSE(principal.flags & kPrincipalHasExpiring)) {
-    d.valid_until = ValidUntil(s, p, node, top, now);
+    *until = ValidUntil(s, p, node, top, now);
+  }
+  return v;
+}
+
+// The Decision of a verdict, written in place (see Verdict).
+ARBITER_ALWAYS_INLINE inline Decision ToDecision(const CompiledState& s,
+                                                 const Verdict& v,
+                                                 uint64_t revision,
+                                                 int64_t until) {
+  Decision d;
+  d.effect = EffectOf(v.reason);
+  d.reason = v.reason;
+  d.source = v.source;
+  d.grant_index = v.grant;
+  if (v.grant != Decision::kNoGrant) {
+    d.grant_id =
+        v.id_length == kLongGrantId || v.id_length == kLongEntryId
+            ? s.grant_ids.Get(v.grant)
+            : absl::string_view(s.grant_ids.data() + v.id_offset, v.id_length);
+  }
+  d.revision = revision;
+  if (ABSL_PREDICT_FALSE(until != kNever)) {
+    d.valid_until = absl::FromUnixNanos(until);
   }
   return d;
+}
+
+// Evaluate's body, inlined into Engine::Check (below) as well.
+ARBITER_ALWAYS_INLINE inline Decision EvaluateInline(
+    const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
+    const RequestContext& context, uint64_t revision,
+    EvaluationPath evaluation) {
+  int64_t until = kNever;
+  const Verdict v = EvaluateVerdict(s, p, k, r, context, evaluation, &until);
+  return ToDecision(s, v, revision, until);
 }
 
 }  // namespace
