@@ -268,7 +268,7 @@ struct CompiledState {
   absl::flat_hash_map<ChildKey, uint32_t> child_by_name;
   // (org node, "cloud[/project[/workload]]") -> node, for by-name checks.
   StringTable node_paths;
-  absl::flat_hash_map<ChildKey, uint32_t> path_index;
+  HugeHashMap<ChildKey, uint32_t> path_index;
   absl::flat_hash_map<absl::string_view, uint32_t> org_by_name;
   std::vector<uint32_t> org_nodes;  // node index of every organization
 
@@ -286,13 +286,12 @@ struct CompiledState {
     uint32_t live_count = 0;
     uint32_t deleted = kNone;
   };
-  absl::flat_hash_map<absl::string_view, EmailEntry, CaseInsensitiveHash,
-                      CaseInsensitiveEq>
+  HugeHashMap<absl::string_view, EmailEntry, CaseInsensitiveHash,
+              CaseInsensitiveEq>
       email_index;
   // (organization node, email) -> that organization's live principal with
   // the email, else its least deleted one.
-  absl::flat_hash_map<ChildKey, uint32_t, OrgEmailHash, OrgEmailEq>
-      org_email_index;
+  HugeHashMap<ChildKey, uint32_t, OrgEmailHash, OrgEmailEq> org_email_index;
   // The grants of each principal's groups that hold grants, transitive, in
   // group id order.
   HugeVector<GrantSpan> principal_groups;
@@ -319,7 +318,7 @@ struct CompiledState {
     ObjectKind kind;
     uint32_t index;
   };
-  absl::flat_hash_map<absl::string_view, ObjectRef> id_index;
+  HugeHashMap<absl::string_view, ObjectRef> id_index;
 
   // ---- Grants ----
   HugeVector<GrantRec> grants;

@@ -12,7 +12,10 @@
 #include <cstddef>
 #include <cstdlib>
 #include <new>
+#include <utility>
 #include <vector>
+
+#include "absl/container/flat_hash_map.h"
 
 namespace arbiter {
 namespace internal {
@@ -67,6 +70,15 @@ class HugePageAllocator {
 
 template <typename T>
 using HugeVector = std::vector<T, HugePageAllocator<T>>;
+
+// The by-name lookup tables of a large snapshot: one probe each per Check,
+// at random places of tables of tens of MiB.
+template <typename K, typename V,
+          typename Hash = absl::container_internal::hash_default_hash<K>,
+          typename Eq = absl::container_internal::hash_default_eq<K>>
+using HugeHashMap =
+    absl::flat_hash_map<K, V, Hash, Eq,
+                        HugePageAllocator<std::pair<const K, V>>>;
 
 }  // namespace internal
 }  // namespace arbiter

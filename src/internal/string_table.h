@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "src/internal/huge_page_allocator.h"
 
 namespace arbiter {
 namespace internal {
@@ -30,7 +31,7 @@ class StringTable {
       overflow_ = true;
       s = absl::string_view();
     }
-    data_.append(s.data(), s.size());
+    data_.insert(data_.end(), s.data(), s.data() + s.size());
     offsets_.push_back(static_cast<uint32_t>(data_.size()));
     return static_cast<Handle>(offsets_.size() - 2);
   }
@@ -66,7 +67,8 @@ class StringTable {
 
  private:
   size_t max_bytes_;
-  std::string data_;
+  // Huge pages past 2 MiB: by-name lookups compare keys stored here.
+  HugeVector<char> data_;
   std::vector<uint32_t> offsets_;
   bool overflow_ = false;
 };
