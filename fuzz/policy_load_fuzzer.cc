@@ -338,7 +338,9 @@ void CheckRequests(const Engine& engine, const v1::PolicySet& state) {
     AccessRequest r;
     r.principal = "\x01no such principal";
     r.permission = "org.view";
-    r.resource = names.resources.empty() ? "x" : names.resources.front();
+    r.resource = names.resources.empty()
+                     ? absl::string_view("x")
+                     : absl::string_view(names.resources.front());
     FUZZ_CHECK(engine.Check(r).reason == Reason::kUnknownPrincipal, "");
     r.principal = p.name;
     r.permission = "\x01no.such.permission";
