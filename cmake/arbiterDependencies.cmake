@@ -23,3 +23,9 @@ if(NOT TARGET re2::re2)
     target_link_libraries(re2::re2 INTERFACE PkgConfig::ARBITER_RE2)
   endif()
 endif()
+
+if(NOT TARGET OpenSSL::Crypto)
+  # libcrypto (Debian: libssl-dev): SHA-256 of the audit hash chain and of API
+  # keys, Ed25519 signatures of audit checkpoints, constant-time comparison.
+  find_dependency(OpenSSL COMPONENTS Crypto)
+endif()

@@ -28,6 +28,8 @@ function(_arbiter_pc_add item prefix)
     list(APPEND modules protobuf)
   elseif(item STREQUAL "re2::re2")
     list(APPEND modules re2)
+  elseif(item STREQUAL "OpenSSL::Crypto")
+    list(APPEND modules libcrypto)
   elseif(item STREQUAL "arbiter::arbiter_proto" OR item STREQUAL "arbiter_proto")
     # -larbiter_proto is in Libs.
   elseif(TARGET ${item})

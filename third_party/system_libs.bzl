@@ -66,6 +66,11 @@ def arbiter_system_libs(name = "system_libs"):
                 "absl_str_format",
             ],
             "re2": ["re2"],
+            # OpenSSL's libcrypto (apt: libssl-dev): SHA-256, Ed25519 and
+            # constant-time comparison (audit log, API keys).
+            "crypto": ["libcrypto"],
+            # SQLite (apt: libsqlite3-dev), for the durable store (src/store).
+            "sqlite3": ["sqlite3"],
             # Header-only (apt: rapidjson-dev), private to the library: the
             # strict JSON pre-scan of src/io/json_scan.cc. pkg-config has no
             # link flags for it, but fails here if it is not installed.
