@@ -959,6 +959,47 @@ TEST_F(HostileInputTest, OversizedInputHitsLoadOptionsMaxBytes) {
   }
 }
 
+// Elements that are almost nothing on the wire but a whole message in
+// memory: refused from an estimate made before parsing, for binary and
+// JSON, unless the ratio check is turned off. (A 20 MB binary of empty
+// principals took 864 MB to parse.)
+TEST_F(HostileInputTest, InputsThatWouldBlowUpInMemoryAreRefusedBeforeParsing) {
+  LoadOptions options;
+  EXPECT_EQ(options.max_memory_ratio, 16);  // the documented default
+  std::string binary;
+  for (int i = 0; i < 1000000; ++i) binary += std::string("\x42\x00", 2);
+  EXPECT_THAT(ParsePolicySet(binary, PolicyFormat::kBinary, "p.binpb"),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       AllOf(HasSubstr("p.binpb: parsing would take an "
+                                       "estimated"),
+                             HasSubstr("for 2000000 bytes of input"),
+                             HasSubstr("LoadOptions::max_memory_ratio"))));
+  std::string json = "{\"principals\": [{}";
+  for (int i = 1; i < 700000; ++i) json += ",{}";
+  json += "]}";
+  EXPECT_THAT(ParsePolicySet(json, PolicyFormat::kJson, "p.json"),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("LoadOptions::max_memory_ratio")));
+  // The check is an option: off, the same inputs parse.
+  options.max_memory_ratio = 0;
+  absl::StatusOr<v1::PolicySet> parsed =
+      ParsePolicySet(binary, PolicyFormat::kBinary, "p.binpb", options);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->principals_size(), 1000000);
+  EXPECT_TRUE(
+      ParsePolicySet(json, PolicyFormat::kJson, "p.json", options).ok());
+}
+
+TEST_F(HostileInputTest, SmallInputsAreNeverRefusedForTheirMemoryRatio) {
+  // 1,000 empty principals: 2,000 bytes, an estimate far below 1 MiB.
+  std::string binary;
+  for (int i = 0; i < 1000; ++i) binary += std::string("\x42\x00", 2);
+  absl::StatusOr<v1::PolicySet> parsed =
+      ParsePolicySet(binary, PolicyFormat::kBinary, "p.binpb");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->principals_size(), 1000);
+}
+
 // ---- Unknown fields
 // ---------------------------------------------------------------
 

@@ -43,6 +43,18 @@ struct LoadOptions {
   size_t max_bytes = size_t{256} << 20;
   // JSON only: ignore unknown fields instead of failing. Default false.
   bool ignore_unknown_json_fields = false;
+  // Binary and JSON: refuse (ResourceExhausted) an input whose parsed form
+  // would take more than this many bytes of memory per input byte, as
+  // estimated from the encoding before anything is parsed. protobuf keeps
+  // every message in a heap object of about 80 bytes, while an empty element
+  // costs 2 bytes of binary and 3 of JSON: without this bound a 20 MB binary
+  // of empty principals takes 864 MB to parse. Generated org states take
+  // about 5 bytes per input byte in binary and 2 in JSON (SECURITY.md,
+  // "Cost model of a load"); inputs whose estimate is at most 1 MiB are
+  // never refused. Text format needs no estimate: its densest input
+  // (`grants{}`, 8 bytes each) peaks at about 12 bytes per input byte.
+  // 0 turns the check off.
+  double max_memory_ratio = 16;
 };
 
 // Parses `data`. `source` names the input in messages ("org.json:3:7: ...").
@@ -54,10 +66,9 @@ struct LoadOptions {
 // are InvalidArgument with the line and column for text and JSON, e.g.
 // "org.json:9:3: invalid JSON: duplicate key "grants" at grants (first at
 // 7:1)".
-absl::StatusOr<v1::PolicySet> ParsePolicySet(absl::string_view data,
-                                             PolicyFormat format,
-                                             absl::string_view source = "<input>",
-                                             const LoadOptions& options = {});
+absl::StatusOr<v1::PolicySet> ParsePolicySet(
+    absl::string_view data, PolicyFormat format,
+    absl::string_view source = "<input>", const LoadOptions& options = {});
 
 // Reads and parses a file. NotFound / PermissionDenied / ResourceExhausted /
 // InvalidArgument, each naming the path.

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/json_util.h"
+#include "src/io/memory_estimate.h"
 
 // RapidJSON's templates are compiled into the library: keep them in a
 // namespace of our own, so that an application with another RapidJSON
@@ -181,6 +182,11 @@ class Walker {
   size_t error_offset() const { return error_offset_; }
   const std::string& error() const { return error_; }
   absl::optional<size_t> found() const { return found_; }
+  // The memory protobuf would take for the message read so far
+  // (src/io/memory_estimate.h): each message object its type's empty size,
+  // each string its bytes beyond the small-string buffer, each repeated
+  // element a pointer or a scalar slot.
+  uint64_t memory_estimate() const { return estimate_; }
 
   // rapidjson's Handler concept.
   bool Null() { return Scalar(Pos() - 4); }
@@ -194,7 +200,8 @@ class Walker {
   bool RawNumber(const char*, rapidjson::SizeType length, bool) {
     return Scalar(Pos() - length);
   }
-  bool String(const char*, rapidjson::SizeType, bool) {
+  bool String(const char*, rapidjson::SizeType length, bool) {
+    estimate_ += StringEstimate(length);
     // Where the string begins matters only when locating.
     return Scalar(target_ != nullptr ? StringStart(Pos()) : 0);
   }
@@ -265,7 +272,9 @@ class Walker {
   bool Scalar(size_t begin) {
     Context context;
     bool on_path;
-    return BeginValue(begin, &context, &on_path);
+    if (!BeginValue(begin, &context, &on_path)) return false;
+    if (context.element) estimate_ += kRepeatedSlot;
+    return true;
   }
 
   bool Open(bool is_object) {
@@ -312,6 +321,9 @@ class Walker {
         frame.mode = KeyMode::kFields;
         frame.message = message;
       }
+      estimate_ +=
+          message != nullptr ? sizes_.Of(message) : kGenericObjectEstimate;
+      if (context.element) estimate_ += kRepeatedSlot;
     } else if (field != nullptr && field->is_repeated() && !field->is_map() &&
                !context.element) {
       frame.element.field = field;
@@ -356,6 +368,8 @@ class Walker {
   size_t error_offset_ = 0;
   std::string error_;
   absl::optional<size_t> found_;
+  MessageSizes sizes_;
+  uint64_t estimate_ = 0;
 };
 
 bool Walker::Key(const char* s, rapidjson::SizeType length, bool) {
@@ -589,7 +603,8 @@ std::pair<int, int> LineColumn(absl::string_view data, size_t offset) {
 }
 
 absl::Status CheckStrictJson(absl::string_view data, const Descriptor* type,
-                             absl::string_view source) {
+                             absl::string_view source,
+                             uint64_t* memory_estimate) {
   if (absl::StartsWith(data, kBom)) {
     return absl::InvalidArgumentError(
         absl::StrCat(source,
@@ -599,7 +614,10 @@ absl::Status CheckStrictJson(absl::string_view data, const Descriptor* type,
   Walker walker(data, type, nullptr);
   size_t offset;
   std::string message;
-  if (Walk(data, &walker, &offset, &message)) return absl::OkStatus();
+  if (Walk(data, &walker, &offset, &message)) {
+    if (memory_estimate != nullptr) *memory_estimate = walker.memory_estimate();
+    return absl::OkStatus();
+  }
   const auto [line, column] = LineColumn(data, offset);
   return absl::InvalidArgumentError(absl::StrCat(source, ":", line, ":", column,
                                                  ": invalid JSON: ", message));
@@ -621,8 +639,14 @@ absl::Status ParseStrictJson(absl::string_view data, absl::string_view source,
                              const JsonParseOptions& options,
                              google::protobuf::Message* message) {
   const Descriptor* type = message->GetDescriptor();
-  absl::Status checked = CheckStrictJson(data, type, source);
+  uint64_t estimate = 0;
+  absl::Status checked = CheckStrictJson(data, type, source, &estimate);
   if (!checked.ok()) return checked;
+  if (options.max_memory_ratio > 0) {
+    absl::Status fits = CheckMemoryEstimate(estimate, data.size(),
+                                            options.max_memory_ratio, source);
+    if (!fits.ok()) return fits;
+  }
   message->Clear();
   google::protobuf::util::JsonParseOptions json_options;
   json_options.ignore_unknown_fields = options.ignore_unknown_fields;

@@ -13,6 +13,7 @@
 #define ARBITER_SRC_IO_JSON_SCAN_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -52,9 +53,13 @@ std::pair<int, int> LineColumn(absl::string_view data, size_t offset);
 // Returns InvalidArgument "SOURCE:LINE:COLUMN: invalid JSON: WHAT", e.g.
 //   org.json:7:5: invalid JSON: duplicate key "role" at grants[0].role
 //   (first at 6:5)
+//
+// With `memory_estimate`, sets it to the bytes protobuf would allocate to
+// hold the parsed message (src/io/memory_estimate.h).
 absl::Status CheckStrictJson(absl::string_view data,
                              const google::protobuf::Descriptor* type,
-                             absl::string_view source);
+                             absl::string_view source,
+                             uint64_t* memory_estimate = nullptr);
 
 // The byte offset in `data` (well-formed JSON of `type`) of the key or array
 // element that an error message of protobuf's JSON parser names, e.g.
@@ -67,6 +72,10 @@ absl::optional<size_t> LocateProtoJsonError(
 
 struct JsonParseOptions {
   bool ignore_unknown_fields = false;
+  // When positive, refuse (ResourceExhausted) an input whose parsed form
+  // would take more than this many bytes of memory per input byte
+  // (CheckMemoryEstimate in src/io/memory_estimate.h).
+  double max_memory_ratio = 0;
 };
 
 // CheckStrictJson, then protobuf's JsonStringToMessage into `message` (which

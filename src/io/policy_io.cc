@@ -16,6 +16,7 @@
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
 #include "src/io/json_scan.h"
+#include "src/io/memory_estimate.h"
 
 namespace arbiter {
 namespace {
@@ -133,13 +134,24 @@ absl::StatusOr<v1::PolicySet> ParsePolicySet(absl::string_view data,
     case PolicyFormat::kJson: {
       internal::JsonParseOptions json_options;
       json_options.ignore_unknown_fields = options.ignore_unknown_json_fields;
+      json_options.max_memory_ratio = options.max_memory_ratio;
       absl::Status status =
           internal::ParseStrictJson(data, source, json_options, &state);
       if (!status.ok()) return status;
       return state;
     }
     case PolicyFormat::kBinary:
-    case PolicyFormat::kAuto:
+    case PolicyFormat::kAuto: {
+      if (options.max_memory_ratio > 0) {
+        // A malformed input is refused by the parse below; its estimate
+        // counts what precedes the problem, which the parser would allocate
+        // first.
+        const internal::Estimate estimate =
+            internal::EstimateBinary(data, v1::PolicySet::descriptor());
+        absl::Status fits = internal::CheckMemoryEstimate(
+            estimate.bytes, data.size(), options.max_memory_ratio, source);
+        if (!fits.ok()) return fits;
+      }
       if (data.size() > static_cast<size_t>(INT32_MAX) ||
           !state.ParseFromArray(data.data(), static_cast<int>(data.size()))) {
         return absl::InvalidArgumentError(
@@ -148,6 +160,7 @@ absl::StatusOr<v1::PolicySet> ParsePolicySet(absl::string_view data,
                          "another format?)"));
       }
       return state;
+    }
   }
   return absl::InternalError("unreachable");
 }
