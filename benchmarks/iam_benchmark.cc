@@ -34,7 +34,7 @@
 #include "arbiter/engine.h"
 #include "benchmark/benchmark.h"
 #include "src/compiler/compiler.h"
-#include "src/compiler/diagnostics.h"
+#include "src/internal/diagnostics.h"
 #include "src/iam/iam_mappings.h"
 
 namespace arbiter {
@@ -271,7 +271,7 @@ void BM_Baseline(benchmark::State& state) {
 void BM_CompileIam(benchmark::State& state, int rules) {
   const v1::PolicySet policy = StateWith(rules);
   internal::Diagnostics diag(10);
-  std::unique_ptr<internal::CompiledState> compiled =
+  std::unique_ptr<internal::Snapshot> compiled =
       internal::Compile(BaseState(), EngineOptions(), diag);
   for (auto _ : state) {
     internal::Diagnostics iam_diag(10);

@@ -33,7 +33,7 @@
 #include "fuzz/fuzz_util.h"
 #include "google/protobuf/text_format.h"
 #include "src/compiler/compiler.h"
-#include "src/compiler/diagnostics.h"
+#include "src/internal/diagnostics.h"
 #include "src/iam/iam_mappings.h"
 #include "src/iam/selector.h"
 
@@ -68,7 +68,7 @@ constexpr char kState[] = R"pb(
 
 struct Base {
   v1::PolicySet state;
-  std::unique_ptr<internal::CompiledState> compiled;
+  std::unique_ptr<internal::Snapshot> compiled;
 };
 
 const Base& GetBase() {
@@ -138,7 +138,7 @@ void CheckRules(absl::string_view text) {
   rule->set_selector(std::string(text));
   rule->set_identity("fuzzed-role");
   internal::Diagnostics diag(10);
-  std::unique_ptr<const internal::IamMappings> iam =
+  std::shared_ptr<const internal::IamMappings> iam =
       internal::IamMappings::Compile(state, *base.compiled, diag);
   if (iam == nullptr) return;  // e.g. a pattern over the limits
   static const v1::WorkloadType kTypes[] = {

@@ -35,7 +35,7 @@
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "src/eval/evaluator.h"
-#include "src/eval/internal_access.h"
+#include "src/engine/engine_friend_access.h"
 #include "tests/reference/reference_evaluator.h"
 #include "tests/testing/random_policy.h"
 
@@ -254,7 +254,7 @@ void RunState(uint64_t seed, int64_t num_queries,
         engine.FindPermission(q.permission);
     // A request's org binds its resource too; without one, a path is in the
     // resolved principal's org.
-    const internal::CompiledState& st = internal_access::State(engine);
+    const internal::Snapshot& st = EngineFriendAccess::State(engine);
     auto org_id = [&](uint32_t org_node) {
       return std::string(st.node_ids.Get(org_node));
     };
@@ -274,7 +274,7 @@ void RunState(uint64_t seed, int64_t num_queries,
     if (problem.empty()) {
       if (pr.has_value() && pe.has_value() && rs.has_value()) {
         ++stats->handle_checks;
-        if (internal_access::State(engine)
+        if (EngineFriendAccess::State(engine)
                 .principals[pr->index()]
                 .summary_size != internal::kNoSummary) {
           ++stats->summarized;
@@ -286,7 +286,7 @@ void RunState(uint64_t seed, int64_t num_queries,
         // one; the role-mask scan and the per-grant implementation must
         // agree with it.
         auto evaluate = [&](internal::EvaluationPath path) {
-          return internal::Evaluate(internal_access::State(engine), pr->index(),
+          return internal::Evaluate(EngineFriendAccess::State(engine), pr->index(),
                                     pe->index(), rs->index(), q.context,
                                     engine.revision(), path);
         };

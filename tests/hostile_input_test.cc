@@ -493,7 +493,7 @@ TEST_F(HostileInputTest, RaisedLengthLimitsAcceptHugeNames) {
   state.mutable_projects(1)->set_id(huge_id);
   state.mutable_grants(1)->set_project_id(huge_id);
   // Grant ids longer than 65,534 bytes do not fit the grant record's inline
-  // length (src/eval/compiled_state.h); Check still returns them whole.
+  // length (src/snapshot/snapshot.h); Check still returns them whole.
   const std::string huge_grant_id = "g_" + std::string(100000, 'g');
   state.mutable_grants(1)->set_id(huge_grant_id);
   EngineOptions options;

@@ -36,7 +36,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "src/compiler/compiler.h"
-#include "src/compiler/diagnostics.h"
+#include "src/internal/diagnostics.h"
 #include "src/iam/iam_mappings.h"
 #include "tests/iam/iam_test_state.h"
 #include "tests/iam/naive_iam.h"
@@ -367,7 +367,7 @@ void RunDifferential(uint64_t lists, uint64_t per_list, uint64_t base,
   std::vector<std::string> principal_ids;
   for (const NaivePrincipal& p : directory) principal_ids.push_back(p.id);
   // The same state compiled with iam_match_unknown_users off and on.
-  std::unique_ptr<internal::CompiledState> compiled_by_option[2];
+  std::unique_ptr<internal::Snapshot> compiled_by_option[2];
   for (int on = 0; on < 2; ++on) {
     EngineOptions o = options;
     o.iam_match_unknown_users = on != 0;
@@ -387,7 +387,7 @@ void RunDifferential(uint64_t lists, uint64_t per_list, uint64_t base,
                      " ARBITER_IAM_DIFF_RULE_LISTS=1");
     Generator gen(seed, large);
     const bool match_unknown = gen.Chance(60);
-    const internal::CompiledState* compiled =
+    const internal::Snapshot* compiled =
         compiled_by_option[match_unknown ? 1 : 0].get();
     std::set<std::pair<int, int>> naive_bad;
     for (int c = 0; c < 2; ++c) {
@@ -407,7 +407,7 @@ void RunDifferential(uint64_t lists, uint64_t per_list, uint64_t base,
     }
 
     internal::Diagnostics diag(options.max_errors);
-    std::unique_ptr<const internal::IamMappings> iam =
+    std::shared_ptr<const internal::IamMappings> iam =
         internal::IamMappings::Compile(state, *compiled, diag);
     const std::set<std::pair<int, int>> engine_bad = BadRules(diag.errors());
     if (engine_bad != naive_bad || (iam == nullptr) != !naive_bad.empty()) {

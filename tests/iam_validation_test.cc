@@ -11,7 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "src/compiler/compiler.h"
-#include "src/compiler/diagnostics.h"
+#include "src/internal/diagnostics.h"
 #include "src/iam/iam_mappings.h"
 #include "tests/iam/iam_test_state.h"
 #include "tests/testing/status_matchers.h"
@@ -223,7 +223,7 @@ TEST(IamValidationTest, RulesOnACloudThatDoesNotExist) {
   // from the compiled state.
   const v1::PolicySet state = IamTestState();
   internal::Diagnostics diag(10);
-  std::unique_ptr<internal::CompiledState> compiled =
+  std::unique_ptr<internal::Snapshot> compiled =
       internal::Compile(state, EngineOptions(), diag);
   ASSERT_NE(compiled, nullptr) << diag.ToStatus();
   v1::PolicySet with_ghost = state;

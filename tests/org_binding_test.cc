@@ -1,4 +1,4 @@
-// Organization binding of the by-name API (src/eval/resolve.h): when a
+// Organization binding of the by-name API (src/snapshot/lookup.h): when a
 // request names an organization, every name in it resolves within that
 // organization only. A regression test for the cross-tenant ALLOW of
 // issue 13, and a differential test of name resolution against a naive

@@ -1,4 +1,4 @@
-// Scope summaries (PrincipalRec::tags, CompiledState::summary_entries):
+// Scope summaries (PrincipalRec::tags, Snapshot::summary_entries):
 // Check decides from a principal's summary where it has one. These cases pin
 // the summary's edges: several roles at one scope, grants of groups at the
 // same scope, expiring grants before and after their expiry, ids too long for
@@ -19,7 +19,7 @@
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "src/eval/evaluator.h"
-#include "src/eval/internal_access.h"
+#include "src/engine/engine_friend_access.h"
 #include "tests/testing/status_matchers.h"
 
 namespace arbiter {
@@ -147,7 +147,7 @@ bool HasSummary(const Engine& engine, absl::string_view principal) {
   const absl::optional<PrincipalRef> p = engine.FindPrincipal(principal);
   EXPECT_TRUE(p.has_value()) << principal;
   return p.has_value() &&
-         internal_access::State(engine).principals[p->index()].summary_size !=
+         EngineFriendAccess::State(engine).principals[p->index()].summary_size !=
              internal::kNoSummary;
 }
 
@@ -168,7 +168,7 @@ Decision CheckAt(const Engine& engine, absl::string_view principal,
   if (p.has_value() && k.has_value() && res.has_value()) {
     for (internal::EvaluationPath path : {internal::EvaluationPath::kScan,
                                           internal::EvaluationPath::kGeneric}) {
-      EXPECT_EQ(internal::Evaluate(internal_access::State(engine), p->index(),
+      EXPECT_EQ(internal::Evaluate(EngineFriendAccess::State(engine), p->index(),
                                    k->index(), res->index(), r.context,
                                    engine.revision(), path),
                 d)
@@ -190,7 +190,7 @@ class ScopeSummaryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_OK_AND_ASSIGN(engine_, Engine::Create(SummaryOrg()));
-    ASSERT_TRUE(internal_access::State(*engine_).exact_tags);
+    ASSERT_TRUE(EngineFriendAccess::State(*engine_).exact_tags);
     for (const char* user : {"usr_two", "usr_exp", "usr_grp", "usr_gexp"}) {
       ASSERT_TRUE(HasSummary(*engine_, user)) << user;
     }
@@ -354,7 +354,7 @@ TEST(ScopeSummaryLimitsTest, ATagMatchesOnlyTheScopeItsEntryConfirms) {
   }
   ASSERT_OK_AND_ASSIGN(auto engine, Engine::Create(state));
   // Tags no longer identify scopes: Check confirms each match.
-  ASSERT_FALSE(internal_access::State(*engine).exact_tags);
+  ASSERT_FALSE(EngineFriendAccess::State(*engine).exact_tags);
   ASSERT_TRUE(HasSummary(*engine, "usr_two"));
   ASSERT_TRUE(HasSummary(*engine, "usr_exp"));
   EXPECT_FALSE(HasSummary(*engine, "usr_grp"));

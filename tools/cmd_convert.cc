@@ -16,7 +16,7 @@
 #include "arbiter/policy_io.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
-#include "src/compiler/names.h"
+#include "src/internal/names.h"
 #include "tools/commands.h"
 #include "tools/text_locator.h"
 

@@ -55,7 +55,7 @@
 namespace arbiter {
 
 namespace internal {
-struct CompiledState;
+struct Snapshot;
 }  // namespace internal
 
 // A read-only description of one grant of a snapshot.
@@ -153,11 +153,11 @@ class Engine {
   size_t MemoryUsage() const;
 
  private:
-  Engine(std::unique_ptr<const internal::CompiledState> state,
+  Engine(std::unique_ptr<const internal::Snapshot> state,
          uint64_t revision);
-  friend class internal_access;
+  friend class EngineFriendAccess;
 
-  std::unique_ptr<const internal::CompiledState> state_;
+  std::unique_ptr<const internal::Snapshot> state_;
   uint64_t revision_;
   uint32_t tag_;
 };

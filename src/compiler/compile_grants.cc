@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "src/compiler/compiler_impl.h"
-#include "src/compiler/names.h"
+#include "src/internal/names.h"
 #include "src/internal/time_util.h"
 
 namespace arbiter {
@@ -31,7 +31,7 @@ const char* ScopeName(uint8_t level) {
 }  // namespace
 
 void Compiler::BuildGrants() {
-  const CompiledState& s = *out_;
+  const Snapshot& s = *out_;
   const v1::Profile& profile = s.profile;
   absl::flat_hash_map<absl::string_view, uint16_t> role_index;
   for (uint16_t r = 0; r < s.roles.size(); ++r) {
@@ -283,7 +283,7 @@ Compiler::GrantsAt(uint32_t subject, uint32_t scope) const {
 }
 
 void Compiler::CheckGrantInvariants() {
-  const CompiledState& s = *out_;
+  const Snapshot& s = *out_;
   const v1::Profile& profile = s.profile;
   const uint32_t num_principals = s.principals.size();
   const uint32_t subjects = subject_pos_.size() - 1;
@@ -417,7 +417,7 @@ void Compiler::CheckGrantInvariants() {
 }
 
 void Compiler::LayOutGrants() {
-  CompiledState& s = *out_;
+  Snapshot& s = *out_;
   const uint32_t num_subjects = closure_begin_.size() - 1;
   size_t id_bytes = 0;
   for (const GrantTmp& t : grants_) id_bytes += st_.grants(t.input).id().size();
@@ -493,7 +493,7 @@ void Compiler::LayOutGrants() {
 }
 
 void Compiler::BuildExpiringIndex() {
-  CompiledState& s = *out_;
+  Snapshot& s = *out_;
   s.principal_expiring_begin.clear();
   s.principal_expiring.clear();
   if (s.grant_expires.empty()) return;
@@ -526,7 +526,7 @@ void Compiler::BuildExpiringIndex() {
 }
 
 void Compiler::SummarizeScopes() {
-  CompiledState& s = *out_;
+  Snapshot& s = *out_;
   s.summary_entries.clear();
   s.summary_expires.clear();
   const bool summarize = s.mask_path && s.roles.size() <= kMaxSummaryRoles;

@@ -10,13 +10,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "src/compiler/compiler_impl.h"
-#include "src/compiler/names.h"
+#include "src/internal/names.h"
 
 namespace arbiter {
 namespace internal {
 
 void Compiler::BuildPrincipals() {
-  CompiledState& s = *out_;
+  Snapshot& s = *out_;
   principal_of_.assign(st_.principals_size(), kNone);
   s.principals.reserve(st_.principals_size());
   principal_input_.reserve(st_.principals_size());
@@ -94,7 +94,7 @@ void Compiler::BuildPrincipals() {
 }
 
 void Compiler::BuildGroups() {
-  CompiledState& s = *out_;
+  Snapshot& s = *out_;
   // Group indices follow group ids (bytewise): the subject order of
   // docs/semantics.md.
   group_of_.assign(st_.groups_size(), kNone);
@@ -194,7 +194,7 @@ bool Compiler::ChargeClosure(
 }
 
 void Compiler::ComputeGroupClosures() {
-  const CompiledState& s = *out_;
+  const Snapshot& s = *out_;
   const uint32_t num_principals = s.principals.size();
   const uint32_t num_groups = group_input_.size();
   auto parents_of = [&](uint32_t subject) {

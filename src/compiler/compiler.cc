@@ -9,9 +9,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "src/compiler/compiler_impl.h"
-#include "src/compiler/names.h"
+#include "src/internal/names.h"
 #include "src/compiler/profile_compiler.h"
-#include "src/iam/iam_mappings.h"
 
 namespace arbiter {
 namespace internal {
@@ -426,7 +425,7 @@ void Compiler::BuildResources() {
 }
 
 void Compiler::BuildIndexes() {
-  CompiledState& s = *out_;
+  Snapshot& s = *out_;
   // String tables first: the maps below hold views into them.
   size_t bytes = 0;
   for (uint32_t n = 0; n < s.nodes.size(); ++n) bytes += node_name_[n].size();
@@ -449,17 +448,17 @@ void Compiler::BuildIndexes() {
   for (uint32_t n = 0; n < s.nodes.size(); ++n) {
     s.id_index.emplace(
         s.node_ids.Get(n),
-        CompiledState::ObjectRef{CompiledState::ObjectKind::kNode, n});
+        Snapshot::ObjectRef{Snapshot::ObjectKind::kNode, n});
   }
   for (uint32_t p = 0; p < s.principals.size(); ++p) {
     s.id_index.emplace(
         s.principal_ids.Get(p),
-        CompiledState::ObjectRef{CompiledState::ObjectKind::kPrincipal, p});
+        Snapshot::ObjectRef{Snapshot::ObjectKind::kPrincipal, p});
   }
   for (uint32_t g = 0; g < s.group_ids.size(); ++g) {
     s.id_index.emplace(
         s.group_ids.Get(g),
-        CompiledState::ObjectRef{CompiledState::ObjectKind::kGroup, g});
+        Snapshot::ObjectRef{Snapshot::ObjectKind::kGroup, g});
   }
 
   for (uint32_t n = 0; n < s.nodes.size(); ++n) {
@@ -535,7 +534,7 @@ void Compiler::BuildIndexes() {
     absl::string_view email = s.principal_emails.Get(p);
     const bool deleted =
         s.principals[p].state == v1::PRINCIPAL_STATE_DELETED;
-    CompiledState::EmailEntry& e = s.email_index[email];
+    Snapshot::EmailEntry& e = s.email_index[email];
     if (deleted) {
       if (less_id(p, e.deleted)) e.deleted = p;
     } else {
@@ -603,14 +602,13 @@ bool Compiler::Run() {
       return false;
     }
   }
-  out_->iam = IamMappings::Compile(st_, *out_, diag_);
   return diag_.ok();
 }
 
-std::unique_ptr<CompiledState> Compile(const v1::PolicySet& state,
+std::unique_ptr<Snapshot> Compile(const v1::PolicySet& state,
                                        const EngineOptions& options,
                                        Diagnostics& diag) {
-  auto out = std::make_unique<CompiledState>();
+  auto out = std::make_unique<Snapshot>();
   out->options = options;
   Compiler compiler(state, options, diag, out.get());
   if (!compiler.Run()) return nullptr;

@@ -1,5 +1,5 @@
 // The policy compiler: validates a v1::PolicySet and builds the immutable
-// CompiledState that Check reads. All validation lives here; every problem
+// Snapshot that Check reads. All validation lives here; every problem
 // is reported with the field path of the object at fault.
 
 #ifndef ARBITER_SRC_COMPILER_COMPILER_H_
@@ -9,15 +9,15 @@
 
 #include "arbiter/engine_options.h"
 #include "arbiter/v1/policy_set.pb.h"
-#include "src/compiler/diagnostics.h"
-#include "src/eval/compiled_state.h"
+#include "src/internal/diagnostics.h"
+#include "src/snapshot/snapshot.h"
 
 namespace arbiter {
 namespace internal {
 
 // Returns the compiled state, or nullptr when `diag` holds problems. A
 // failed compile keeps nothing.
-std::unique_ptr<CompiledState> Compile(const v1::PolicySet& state,
+std::unique_ptr<Snapshot> Compile(const v1::PolicySet& state,
                                        const EngineOptions& options,
                                        Diagnostics& diag);
 

@@ -14,8 +14,8 @@
 #include "absl/strings/string_view.h"
 #include "arbiter/engine_options.h"
 #include "arbiter/v1/policy_set.pb.h"
-#include "src/compiler/diagnostics.h"
-#include "src/eval/compiled_state.h"
+#include "src/internal/diagnostics.h"
+#include "src/snapshot/snapshot.h"
 
 namespace arbiter {
 namespace internal {
@@ -49,7 +49,7 @@ struct FieldPath {
 class Compiler {
  public:
   Compiler(const v1::PolicySet& state, const EngineOptions& options,
-           Diagnostics& diag, CompiledState* out)
+           Diagnostics& diag, Snapshot* out)
       : st_(state), opt_(options), diag_(diag), out_(out) {}
 
   // Fills *out. Returns false when diag holds problems.
@@ -99,7 +99,7 @@ class Compiler {
                      const uint32_t* parents_end,
                      const std::vector<std::vector<uint32_t>>& ancestors,
                      size_t* work);
-  // CompiledState::principal_expiring, after LayOutGrants.
+  // Snapshot::principal_expiring, after LayOutGrants.
   void BuildExpiringIndex();
   void ComputeGroupClosures();
 
@@ -112,7 +112,7 @@ class Compiler {
   void CheckGrantInvariants();
   void LayOutGrants();
   // Builds the principals' summary tags (PrincipalRec::tags) and
-  // CompiledState::summary_entries (LayOutGrants calls it last).
+  // Snapshot::summary_entries (LayOutGrants calls it last).
   void SummarizeScopes();
 
   uint32_t SubjectOrg(uint32_t subject) const;
@@ -123,7 +123,7 @@ class Compiler {
   const v1::PolicySet& st_;
   const EngineOptions& opt_;
   Diagnostics& diag_;
-  CompiledState* out_;
+  Snapshot* out_;
 
   absl::flat_hash_map<absl::string_view, IdEntry> ids_;
   // PolicySet grant index -> its id is well formed (CollectIds), so that

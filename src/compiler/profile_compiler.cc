@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "arbiter/profile.h"
-#include "src/compiler/names.h"
+#include "src/internal/names.h"
 
 namespace arbiter {
 namespace internal {
@@ -77,7 +77,7 @@ struct Origin {
 // Anyscale profile has 18). Larger vocabularies use the per-grant path.
 void BuildRoleMasks(const v1::Profile& profile,
                     const absl::flat_hash_map<std::string, int>& role_by_name,
-                    CompiledState* out) {
+                    Snapshot* out) {
   const size_t num_roles = out->roles.size();
   out->mask_path = num_roles <= 64;
   if (!out->mask_path) return;
@@ -159,7 +159,7 @@ v1::Profile EffectiveBaseProfile(const EngineOptions& options) {
   return p;
 }
 
-uint16_t FindRole(const CompiledState& s, absl::string_view name) {
+uint16_t FindRole(const Snapshot& s, absl::string_view name) {
   for (size_t i = 0; i < s.roles.size(); ++i) {
     if (s.role_names.Get(i) == name) return static_cast<uint16_t>(i);
   }
@@ -167,7 +167,7 @@ uint16_t FindRole(const CompiledState& s, absl::string_view name) {
 }
 
 void CompileProfile(const v1::PolicySet& state, const EngineOptions& options,
-                    Diagnostics& diag, CompiledState* out) {
+                    Diagnostics& diag, Snapshot* out) {
   v1::Profile profile = EffectiveBaseProfile(options);
   const int base_permissions = profile.permissions_size();
   const int base_roles = profile.roles_size();

@@ -1,6 +1,6 @@
 // Builds the effective profile (base profile + EngineOptions edits + the
 // PolicySet's custom permissions and roles), validates it, and fills the
-// permission and role tables of a CompiledState.
+// permission and role tables of a Snapshot.
 
 #ifndef ARBITER_SRC_COMPILER_PROFILE_COMPILER_H_
 #define ARBITER_SRC_COMPILER_PROFILE_COMPILER_H_
@@ -8,8 +8,8 @@
 #include "arbiter/engine_options.h"
 #include "arbiter/v1/policy_set.pb.h"
 #include "arbiter/v1/role.pb.h"
-#include "src/compiler/diagnostics.h"
-#include "src/eval/compiled_state.h"
+#include "src/internal/diagnostics.h"
+#include "src/snapshot/snapshot.h"
 
 namespace arbiter {
 namespace internal {
@@ -20,10 +20,10 @@ v1::Profile EffectiveBaseProfile(const EngineOptions& options);
 // Fills out->profile, permissions, permission_names, permission_index, roles,
 // role_names, role_perms, role_own, member_role. Problems go to `diag`.
 void CompileProfile(const v1::PolicySet& state, const EngineOptions& options,
-                    Diagnostics& diag, CompiledState* out);
+                    Diagnostics& diag, Snapshot* out);
 
 // Role lookup after CompileProfile; kNoRole if unknown.
-uint16_t FindRole(const CompiledState& s, absl::string_view name);
+uint16_t FindRole(const Snapshot& s, absl::string_view name);
 
 }  // namespace internal
 }  // namespace arbiter

@@ -45,7 +45,7 @@ class LazyNow {
       : context_(context), clock_(clock) {}
 
   // Whether grant i of `s` is live now.
-  bool Live(const CompiledState& s, uint32_t i) {
+  bool Live(const Snapshot& s, uint32_t i) {
     if ((s.grants[i].flags & kExpiring) == 0) return true;
     return Before(s.grant_expires[i]);
   }
@@ -87,7 +87,7 @@ struct Verdict {
 static_assert(sizeof(Verdict) == 16, "Verdict is returned in registers");
 
 // The grants of `span` at `scope` (a span is sorted by scope).
-inline GrantSpan ScopeSpan(const CompiledState& s, GrantSpan span,
+inline GrantSpan ScopeSpan(const Snapshot& s, GrantSpan span,
                            uint32_t scope) {
   const GrantRec* first = s.grants.data() + span.begin;
   const GrantRec* last = s.grants.data() + span.end;
@@ -147,7 +147,7 @@ inline PathScopes MakePathScopes(const uint32_t* path, int top) {
 // spans compare their scopes (grant_scopes) with the path and read only the
 // records of the grants that match.
 template <typename Visit>
-ARBITER_ALWAYS_INLINE inline void ForEachPathGrant(const CompiledState& s,
+ARBITER_ALWAYS_INLINE inline void ForEachPathGrant(const Snapshot& s,
                                                    GrantSpan span,
                                                    const PathScopes& on,
                                                    Visit&& visit) {
@@ -171,7 +171,7 @@ ARBITER_ALWAYS_INLINE inline void ForEachPathGrant(const CompiledState& s,
 // subject order.
 template <typename Visit>
 ARBITER_ALWAYS_INLINE inline void ForEachSubjectPathGrant(
-    const CompiledState& s, const PrincipalRec& p, const PathScopes& on,
+    const Snapshot& s, const PrincipalRec& p, const PathScopes& on,
     Visit&& visit) {
   ForEachPathGrant(s, p.grants, on, visit);
   for (uint32_t g = p.groups_begin; g < p.groups_end; ++g) {
@@ -181,7 +181,7 @@ ARBITER_ALWAYS_INLINE inline void ForEachSubjectPathGrant(
 
 // Whether resource r (`node`) is a workload that principal p created. Read
 // only when an own-workload permission could decide.
-inline bool IsCreator(const CompiledState& s, uint32_t p, uint32_t r,
+inline bool IsCreator(const Snapshot& s, uint32_t p, uint32_t r,
                       const Node& node) {
   return node.kind == NodeKind::kWorkload && s.node_creator[r] == p;
 }
@@ -208,7 +208,7 @@ inline Verdict MakeVerdict(Reason reason) {
   return v;
 }
 
-Verdict WithGrant(const CompiledState& s, Reason reason, uint32_t grant) {
+Verdict WithGrant(const Snapshot& s, Reason reason, uint32_t grant) {
   // Callers derive `grant` from grants they saw, so it exists; fail closed
   // all the same.
   if (grant >= s.grants.size()) return MakeVerdict(Reason::kInternalError);
@@ -224,7 +224,7 @@ Verdict WithGrant(const CompiledState& s, Reason reason, uint32_t grant) {
 
 }  // namespace
 
-std::pair<uint32_t, uint32_t> GrantRange(const CompiledState& s,
+std::pair<uint32_t, uint32_t> GrantRange(const Snapshot& s,
                                          uint32_t subject, uint32_t scope) {
   const GrantSpan r = ScopeSpan(s,
                                 GrantSpan{s.subject_grants_begin[subject],
@@ -244,7 +244,7 @@ namespace {
 // tests hold all three to the reference).
 template <typename Decide>
 ARBITER_ALWAYS_INLINE inline Verdict DecideOnMasks(
-    const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
+    const Snapshot& s, uint32_t p, uint32_t k, uint32_t r,
     const Node& node, int top, const uint64_t (&at)[3], Decide&& decide) {
   const PermissionMasks& m = s.permission_masks[k];
   const uint64_t all = at[0] | at[1] | at[2];
@@ -317,7 +317,7 @@ ARBITER_ALWAYS_INLINE inline Verdict DecideOnMasks(
 
 // The role-mask scan: one pass ORs the roles of the live grants on the path
 // into one mask per level, remembering the first grant of each role.
-Verdict EvaluateMasks(const CompiledState& s, uint32_t p, uint32_t k,
+Verdict EvaluateMasks(const Snapshot& s, uint32_t p, uint32_t k,
                       uint32_t r, const Node& node, int top, LazyNow& now) {
   const PrincipalRec& principal = s.principals[p];
   uint64_t at[3] = {0, 0, 0};
@@ -351,7 +351,7 @@ Verdict EvaluateMasks(const CompiledState& s, uint32_t p, uint32_t k,
 // The least grant of principal `p` (or of its groups) at `scope` whose role
 // is in `mask`, kNone if none. Grant indices follow (subject rank, grant id)
 // at one scope, so the least index is the least grant.
-uint32_t LeastGrantAt(const CompiledState& s, const PrincipalRec& p,
+uint32_t LeastGrantAt(const Snapshot& s, const PrincipalRec& p,
                       uint32_t scope, uint64_t mask) {
   uint32_t best = kNone;
   auto visit = [&](GrantSpan span) {
@@ -412,7 +412,7 @@ ARBITER_ALWAYS_INLINE inline void MatchSummary(const uint16_t* tags, uint32_t n,
 // scope-sorted grants), so its cost does not grow with the number of grants
 // at other scopes; it reads the clock only when a grant on the path expires,
 // which the evaluation has then usually read already.
-ABSL_ATTRIBUTE_NOINLINE int64_t ValidUntil(const CompiledState& s, uint32_t p,
+ABSL_ATTRIBUTE_NOINLINE int64_t ValidUntil(const Snapshot& s, uint32_t p,
                                            const Node& node, int top,
                                            LazyNow& now) {
   int64_t first = kNever;
@@ -459,7 +459,7 @@ ABSL_ATTRIBUTE_NOINLINE int64_t ValidUntil(const CompiledState& s, uint32_t p,
 // Steps 7-10 from the principal's scope summary, setting *until to
 // Decision::valid_until (in Unix nanoseconds) when a grant on the path
 // expires. Falls back to the scan where one has expired.
-Verdict EvaluateSummary(const CompiledState& s, uint32_t p, uint32_t k,
+Verdict EvaluateSummary(const Snapshot& s, uint32_t p, uint32_t k,
                         uint32_t r, const Node& node, int top, LazyNow& now,
                         int64_t* until) {
   const PrincipalRec& principal = s.principals[p];
@@ -535,7 +535,7 @@ Verdict EvaluateSummary(const CompiledState& s, uint32_t p, uint32_t k,
   return DecideOnMasks(s, p, k, r, node, top, at, decide);
 }
 
-Verdict EvaluateGeneric(const CompiledState& s, uint32_t p, uint32_t k,
+Verdict EvaluateGeneric(const Snapshot& s, uint32_t p, uint32_t k,
                         uint32_t r, const Node& node, int top, LazyNow& now) {
   const PrincipalRec& principal = s.principals[p];
   const uint32_t* path = node.path;
@@ -663,7 +663,7 @@ Verdict EvaluateGeneric(const CompiledState& s, uint32_t p, uint32_t k,
 // Steps 2-10, setting *until to Decision::valid_until (Unix nanoseconds)
 // when a grant on the path expires.
 ARBITER_ALWAYS_INLINE inline Verdict EvaluateVerdict(
-    const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
+    const Snapshot& s, uint32_t p, uint32_t k, uint32_t r,
     const RequestContext& context, EvaluationPath evaluation, int64_t* until) {
   const PrincipalRec& principal = s.principals[p];
   const Node& node = s.nodes[r];
@@ -723,7 +723,7 @@ ARBITER_ALWAYS_INLINE inline Verdict EvaluateVerdict(
 }
 
 // The Decision of a verdict, written in place (see Verdict).
-ARBITER_ALWAYS_INLINE inline Decision ToDecision(const CompiledState& s,
+ARBITER_ALWAYS_INLINE inline Decision ToDecision(const Snapshot& s,
                                                  const Verdict& v,
                                                  uint64_t revision,
                                                  int64_t until) {
@@ -747,7 +747,7 @@ ARBITER_ALWAYS_INLINE inline Decision ToDecision(const CompiledState& s,
 
 // Evaluate's body, inlined into Engine::Check (below) as well.
 ARBITER_ALWAYS_INLINE inline Decision EvaluateInline(
-    const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
+    const Snapshot& s, uint32_t p, uint32_t k, uint32_t r,
     const RequestContext& context, uint64_t revision,
     EvaluationPath evaluation) {
   int64_t until = kNever;
@@ -757,7 +757,7 @@ ARBITER_ALWAYS_INLINE inline Decision EvaluateInline(
 
 }  // namespace
 
-Decision Evaluate(const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
+Decision Evaluate(const Snapshot& s, uint32_t p, uint32_t k, uint32_t r,
                   const RequestContext& context, uint64_t revision,
                   EvaluationPath evaluation) noexcept {
   return EvaluateInline(s, p, k, r, context, revision, evaluation);
@@ -770,7 +770,7 @@ Decision Evaluate(const CompiledState& s, uint32_t p, uint32_t k, uint32_t r,
 Decision Engine::Check(PrincipalRef principal, PermissionRef permission,
                        ResourceRef resource,
                        const RequestContext& context) const noexcept {
-  const internal::CompiledState& s = *state_;
+  const internal::Snapshot& s = *state_;
   if (principal.tag_ != tag_ || permission.tag_ != tag_ ||
       resource.tag_ != tag_) {
     return internal::MakeDecision(Reason::kStaleReference, revision_);

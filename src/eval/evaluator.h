@@ -1,4 +1,4 @@
-// The decision procedure of docs/semantics.md over a CompiledState. No
+// The decision procedure of docs/semantics.md over a Snapshot. No
 // locks, no allocation, no exceptions.
 
 #ifndef ARBITER_SRC_EVAL_EVALUATOR_H_
@@ -9,7 +9,7 @@
 
 #include "arbiter/decision.h"
 #include "arbiter/request.h"
-#include "src/eval/compiled_state.h"
+#include "src/snapshot/snapshot.h"
 
 namespace arbiter {
 namespace internal {
@@ -23,7 +23,7 @@ enum class EvaluationPath { kAuto, kScan, kGeneric };
 
 // Decides for valid indices (callers check bounds). `revision` is copied into
 // the decision.
-Decision Evaluate(const CompiledState& s, uint32_t principal,
+Decision Evaluate(const Snapshot& s, uint32_t principal,
                   uint32_t permission, uint32_t resource,
                   const RequestContext& context, uint64_t revision,
                   EvaluationPath evaluation = EvaluationPath::kAuto) noexcept;
@@ -38,7 +38,7 @@ inline Decision MakeDecision(Reason reason, uint64_t revision) {
 }
 
 // The grants of `subject` at `scope`: a contiguous, id-ordered range.
-std::pair<uint32_t, uint32_t> GrantRange(const CompiledState& s,
+std::pair<uint32_t, uint32_t> GrantRange(const Snapshot& s,
                                          uint32_t subject, uint32_t scope);
 
 }  // namespace internal

@@ -12,15 +12,15 @@
 #include "arbiter/clock.h"
 #include "arbiter/engine.h"
 #include "arbiter/v1/principal.pb.h"
-#include "src/eval/compiled_state.h"
+#include "src/snapshot/snapshot.h"
 #include "src/eval/evaluator.h"
-#include "src/eval/resolve.h"
+#include "src/snapshot/lookup.h"
 #include "src/internal/time_util.h"
 
 namespace arbiter {
 namespace {
 
-using internal::CompiledState;
+using internal::Snapshot;
 using internal::kNone;
 using internal::kNoRole;
 
@@ -48,7 +48,7 @@ const char* KindName(internal::NodeKind kind) {
   return "resource";
 }
 
-std::string NodeLabel(const CompiledState& s, uint32_t node) {
+std::string NodeLabel(const Snapshot& s, uint32_t node) {
   std::string label =
       absl::StrCat(KindName(s.nodes[node].kind), " ", s.node_ids.Get(node));
   absl::string_view name = s.node_names.Get(node);
@@ -57,7 +57,7 @@ std::string NodeLabel(const CompiledState& s, uint32_t node) {
 }
 
 // Every group containing `principal`, transitively, in id order.
-std::vector<uint32_t> AllGroups(const CompiledState& s, uint32_t principal) {
+std::vector<uint32_t> AllGroups(const Snapshot& s, uint32_t principal) {
   std::vector<uint32_t> out, stack{principal};
   std::vector<bool> seen(s.num_subjects(), false);
   while (!stack.empty()) {
@@ -78,7 +78,7 @@ std::vector<uint32_t> AllGroups(const CompiledState& s, uint32_t principal) {
 }  // namespace
 
 Explanation Engine::Explain(const AccessRequest& request) const {
-  const CompiledState& s = *state_;
+  const Snapshot& s = *state_;
   Explanation e;
   internal::Resolved r = internal::ResolveRequest(s, request);
   if (!r.ok) {

@@ -11,7 +11,7 @@
 #include "absl/memory/memory.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "src/compiler/names.h"
+#include "src/internal/names.h"
 #include "src/iam/identity.h"
 
 namespace arbiter {

@@ -37,8 +37,8 @@
 #include "arbiter/v1/resource.pb.h"
 #include "re2/re2.h"
 #include "re2/set.h"
-#include "src/compiler/diagnostics.h"
-#include "src/eval/compiled_state.h"
+#include "src/internal/diagnostics.h"
+#include "src/snapshot/snapshot.h"
 #include "src/iam/selector.h"
 
 namespace arbiter {
@@ -97,7 +97,7 @@ class CloudMapping {
   // ---- Compile-time setup by IamMappings ----
   // Records a project of this cloud: interns its name and precomputes its
   // pattern matches. `id` and `name` must outlive this object (they point
-  // into the CompiledState). Call FinishProjects once all are added.
+  // into the Snapshot). Call FinishProjects once all are added.
   void AddProject(uint32_t node, absl::string_view id, absl::string_view name,
                   bool is_default);
   // Indexes the projects by name and id (an id wins over an equal name).
@@ -116,7 +116,7 @@ class CloudMapping {
   bool SetType(v1::WorkloadType type, IamWorkload* w) const;
   void SetProject(uint32_t project, IamWorkload* w) const;
   void SetUser(absl::string_view email, IamWorkload* w) const;
-  // The project's node in the CompiledState.
+  // The project's node in the Snapshot.
   uint32_t project_node(uint32_t project) const {
     return projects_[project].node;
   }

@@ -6,8 +6,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "arbiter/v1/principal.pb.h"
-#include "src/compiler/names.h"
-#include "src/eval/resolve.h"
+#include "src/internal/names.h"
+#include "src/snapshot/lookup.h"
 #include "src/iam/cloud_mapping.h"
 #include "src/iam/identity.h"
 
@@ -15,9 +15,9 @@ namespace arbiter {
 namespace internal {
 namespace {
 
-using ObjectKind = CompiledState::ObjectKind;
+using ObjectKind = Snapshot::ObjectKind;
 
-uint32_t FindCloud(const CompiledState& s, absl::string_view cloud,
+uint32_t FindCloud(const Snapshot& s, absl::string_view cloud,
                    absl::string_view org) {
   if (cloud.empty()) return kNone;
   uint32_t org_node = kNone;
@@ -47,7 +47,7 @@ uint32_t FindCloud(const CompiledState& s, absl::string_view cloud,
 // Why principal `p` may not launch in a cloud of `org_node`, or
 // kRuleMatched when it may: it must be an active member of that
 // organization.
-IamReason PrincipalFailure(const CompiledState& s, uint32_t p,
+IamReason PrincipalFailure(const Snapshot& s, uint32_t p,
                            uint32_t org_node) {
   const PrincipalRec& rec = s.principals[p];
   if (rec.org != org_node) return IamReason::kCrossOrg;
@@ -88,8 +88,8 @@ struct IamMappings::Resolution {
 IamMappings::IamMappings() = default;
 IamMappings::~IamMappings() = default;
 
-std::unique_ptr<const IamMappings> IamMappings::Compile(
-    const v1::PolicySet& state, const CompiledState& s, Diagnostics& diag) {
+std::shared_ptr<const IamMappings> IamMappings::Compile(
+    const v1::PolicySet& state, const Snapshot& s, Diagnostics& diag) {
   auto out = absl::WrapUnique(new IamMappings());
   bool ok = true;
 
@@ -178,7 +178,7 @@ std::unique_ptr<const IamMappings> IamMappings::Compile(
 }
 
 const IamMappings::ComputeConfigEntry* IamMappings::FindComputeConfig(
-    const CompiledState& s, uint32_t cloud_node, absl::string_view cc,
+    const Snapshot& s, uint32_t cloud_node, absl::string_view cc,
     uint32_t* node) const {
   auto it = s.id_index.find(cc);
   if (it != s.id_index.end() && it->second.kind == ObjectKind::kNode) {
@@ -196,7 +196,7 @@ const IamMappings::ComputeConfigEntry* IamMappings::FindComputeConfig(
   return &cit->second;
 }
 
-bool IamMappings::ResolveUser(const CompiledState& s, absl::string_view user,
+bool IamMappings::ResolveUser(const Snapshot& s, absl::string_view user,
                               uint32_t org_node, absl::string_view* email,
                               IamReason* failure) const {
   *failure = IamReason::kInvalidUser;
@@ -235,7 +235,7 @@ bool IamMappings::ResolveUser(const CompiledState& s, absl::string_view user,
   return true;
 }
 
-IamDecision IamMappings::Decide(const CompiledState& s,
+IamDecision IamMappings::Decide(const Snapshot& s,
                                 const WorkloadAttributes& w, uint64_t revision,
                                 Resolution* r) const {
   uint32_t slot = kNone;
@@ -318,7 +318,7 @@ IamDecision IamMappings::Decide(const CompiledState& s,
   return d;
 }
 
-IamDecision IamMappings::Resolve(const CompiledState& s,
+IamDecision IamMappings::Resolve(const Snapshot& s,
                                  const WorkloadAttributes& w,
                                  uint64_t revision) const noexcept {
   // Resolution allocates nothing itself, but RE2 may (and could throw
@@ -331,7 +331,7 @@ IamDecision IamMappings::Resolve(const CompiledState& s,
   }
 }
 
-IamExplanation IamMappings::Explain(const CompiledState& s,
+IamExplanation IamMappings::Explain(const Snapshot& s,
                                     const WorkloadAttributes& w,
                                     uint64_t revision) const {
   IamExplanation e;

@@ -41,8 +41,8 @@
 #include "absl/strings/string_view.h"
 #include "arbiter/iam_mapping.h"
 #include "arbiter/v1/policy_set.pb.h"
-#include "src/compiler/diagnostics.h"
-#include "src/eval/compiled_state.h"
+#include "src/internal/diagnostics.h"
+#include "src/snapshot/snapshot.h"
 #include "src/internal/hashing.h"
 
 namespace arbiter {
@@ -50,15 +50,15 @@ namespace internal {
 
 class CloudMapping;  // src/iam/cloud_mapping.h
 
-class IamMappings {
+class IamMappings final : public SnapshotExtension {
  public:
   // Compiles every cloud's iam_mapping and validates compute configs'
   // iam_identity. Problems go to `diag` with paths such as
   // clouds[2].iam_mapping.rules[3].selector; the result is then nullptr.
   // Called after the rest of `s` (nodes, principals, indexes) is built; `s`
   // must outlive the result.
-  static std::unique_ptr<const IamMappings> Compile(const v1::PolicySet& state,
-                                                    const CompiledState& s,
+  static std::shared_ptr<const IamMappings> Compile(const v1::PolicySet& state,
+                                                    const Snapshot& s,
                                                     Diagnostics& diag);
 
   IamMappings(const IamMappings&) = delete;
@@ -66,11 +66,11 @@ class IamMappings {
   ~IamMappings();
 
   // Never throws; any failure (including running out of memory) is kFail.
-  IamDecision Resolve(const CompiledState& s, const WorkloadAttributes& w,
+  IamDecision Resolve(const Snapshot& s, const WorkloadAttributes& w,
                       uint64_t revision) const noexcept;
-  IamExplanation Explain(const CompiledState& s, const WorkloadAttributes& w,
+  IamExplanation Explain(const Snapshot& s, const WorkloadAttributes& w,
                          uint64_t revision) const;
-  size_t MemoryUsage() const;
+  size_t MemoryUsage() const override;
 
  private:
   struct Resolution;
@@ -82,16 +82,16 @@ class IamMappings {
   IamMappings();
 
   // Steps 1-8 above. `r` receives the resolved workload for Explain.
-  IamDecision Decide(const CompiledState& s, const WorkloadAttributes& w,
+  IamDecision Decide(const Snapshot& s, const WorkloadAttributes& w,
                      uint64_t revision, Resolution* r) const;
-  const ComputeConfigEntry* FindComputeConfig(const CompiledState& s,
+  const ComputeConfigEntry* FindComputeConfig(const Snapshot& s,
                                               uint32_t cloud_node,
                                               absl::string_view cc,
                                               uint32_t* node) const;
   // Step 5: sets *email (the email to match) and returns true, or sets
   // *failure and returns false. *email is also set when the user names a
   // principal or is a well-formed email that cannot launch, for Explain.
-  bool ResolveUser(const CompiledState& s, absl::string_view user,
+  bool ResolveUser(const Snapshot& s, absl::string_view user,
                    uint32_t org_node, absl::string_view* email,
                    IamReason* failure) const;
 
@@ -99,7 +99,7 @@ class IamMappings {
   std::vector<uint32_t> cloud_nodes_;                   // index -> cloud node
   absl::flat_hash_map<uint32_t, uint32_t> cloud_slot_;  // cloud node -> index
   // Cloud id (and name, with a single organization) -> index. Keys point
-  // into the CompiledState.
+  // into the Snapshot.
   absl::flat_hash_map<absl::string_view, uint32_t> cloud_by_key_;
   absl::flat_hash_map<uint32_t, ComputeConfigEntry> compute_configs_;  // node
   // (cloud node, compute-config name) -> node. Names point into `s`.

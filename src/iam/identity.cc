@@ -2,7 +2,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "src/compiler/names.h"
+#include "src/internal/names.h"
 
 namespace arbiter {
 namespace internal {

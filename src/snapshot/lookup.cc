@@ -1,4 +1,4 @@
-#include "src/eval/resolve.h"
+#include "src/snapshot/lookup.h"
 
 #include "arbiter/v1/principal.pb.h"
 
@@ -7,10 +7,10 @@ namespace internal {
 namespace {
 
 // The node with id `id`, or kNone (no object, or not a resource).
-uint32_t NodeById(const CompiledState& s, absl::string_view id) {
+uint32_t NodeById(const Snapshot& s, absl::string_view id) {
   auto it = s.id_index.find(id);
   if (it == s.id_index.end() ||
-      it->second.kind != CompiledState::ObjectKind::kNode) {
+      it->second.kind != Snapshot::ObjectKind::kNode) {
     return kNone;
   }
   return it->second.index;
@@ -18,14 +18,14 @@ uint32_t NodeById(const CompiledState& s, absl::string_view id) {
 
 }  // namespace
 
-uint32_t ResolveOrg(const CompiledState& s, absl::string_view org) {
+uint32_t ResolveOrg(const Snapshot& s, absl::string_view org) {
   const uint32_t by_id = NodeById(s, org);
   if (by_id != kNone && s.nodes[by_id].kind == NodeKind::kOrg) return by_id;
   auto nit = s.org_by_name.find(org);
   return nit == s.org_by_name.end() ? kNone : nit->second;
 }
 
-bool ResolvePrincipal(const CompiledState& s, absl::string_view principal,
+bool ResolvePrincipal(const Snapshot& s, absl::string_view principal,
                       uint32_t org_node, uint32_t hint_org, uint32_t* index,
                       Reason* failure) {
   *failure = Reason::kUnknownPrincipal;
@@ -33,7 +33,7 @@ bool ResolvePrincipal(const CompiledState& s, absl::string_view principal,
   if (principal.find('@') == absl::string_view::npos) {
     auto it = s.id_index.find(principal);
     if (it == s.id_index.end() ||
-        it->second.kind != CompiledState::ObjectKind::kPrincipal) {
+        it->second.kind != Snapshot::ObjectKind::kPrincipal) {
       return false;
     }
     // Another tenant's principal is unknown in this organization.
@@ -51,7 +51,7 @@ bool ResolvePrincipal(const CompiledState& s, absl::string_view principal,
   }
   auto eit = s.email_index.find(principal);
   if (eit == s.email_index.end()) return false;
-  const CompiledState::EmailEntry& e = eit->second;
+  const Snapshot::EmailEntry& e = eit->second;
   if (e.live_count == 1) {
     *index = e.live;
     return true;
@@ -73,7 +73,7 @@ bool ResolvePrincipal(const CompiledState& s, absl::string_view principal,
   return true;
 }
 
-uint32_t ResolveResource(const CompiledState& s, absl::string_view resource,
+uint32_t ResolveResource(const Snapshot& s, absl::string_view resource,
                          uint32_t path_org, uint32_t bound_org) {
   uint32_t node = kNone;
   // Ids never contain '/': a path is looked up whole. A bare name is an id
@@ -81,7 +81,7 @@ uint32_t ResolveResource(const CompiledState& s, absl::string_view resource,
   if (resource.find('/') == absl::string_view::npos) {
     auto it = s.id_index.find(resource);
     if (it != s.id_index.end()) {
-      if (it->second.kind != CompiledState::ObjectKind::kNode) return kNone;
+      if (it->second.kind != Snapshot::ObjectKind::kNode) return kNone;
       node = it->second.index;
     }
   }
@@ -98,7 +98,7 @@ uint32_t ResolveResource(const CompiledState& s, absl::string_view resource,
   return node;
 }
 
-Resolved ResolveRequest(const CompiledState& s, const AccessRequest& request) {
+Resolved ResolveRequest(const Snapshot& s, const AccessRequest& request) {
   Resolved r;
   uint32_t org_node = kNone;
   if (!request.org.empty()) {

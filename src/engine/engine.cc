@@ -4,10 +4,10 @@
 #include <utility>
 
 #include "src/compiler/compiler.h"
-#include "src/compiler/diagnostics.h"
-#include "src/eval/compiled_state.h"
+#include "src/internal/diagnostics.h"
+#include "src/snapshot/snapshot.h"
 #include "src/eval/evaluator.h"
-#include "src/eval/resolve.h"
+#include "src/snapshot/lookup.h"
 #include "src/iam/iam_mappings.h"
 
 namespace arbiter {
@@ -22,9 +22,22 @@ uint32_t NextTag() {
   return tag;
 }
 
+// Compiles the clouds' IAM mappings against the compiled snapshot and
+// attaches the index; false (with the problems in `diag`) if they do not
+// compile.
+bool AttachIam(const v1::PolicySet& state, internal::Diagnostics& diag,
+               internal::Snapshot* snapshot) {
+  std::shared_ptr<const internal::IamMappings> iam =
+      internal::IamMappings::Compile(state, *snapshot, diag);
+  if (iam == nullptr || !diag.ok()) return false;
+  snapshot->iam = iam.get();
+  snapshot->extensions.push_back(std::move(iam));
+  return true;
+}
+
 }  // namespace
 
-Engine::Engine(std::unique_ptr<const internal::CompiledState> state,
+Engine::Engine(std::unique_ptr<const internal::Snapshot> state,
                uint64_t revision)
     : state_(std::move(state)), revision_(revision), tag_(NextTag()) {}
 
@@ -33,9 +46,10 @@ Engine::~Engine() = default;
 absl::StatusOr<std::unique_ptr<const Engine>> Engine::Create(
     const v1::PolicySet& state, const EngineOptions& options) {
   internal::Diagnostics diag(options.max_errors, options.strict_grant_rules);
-  std::unique_ptr<internal::CompiledState> compiled =
+  std::unique_ptr<internal::Snapshot> compiled =
       internal::Compile(state, options, diag);
   if (compiled == nullptr) return diag.ToStatus();
+  if (!AttachIam(state, diag, compiled.get())) return diag.ToStatus();
   compiled->warnings = diag.TakeWarnings();
   return std::unique_ptr<const Engine>(
       new Engine(std::move(compiled), state.revision()));
@@ -45,7 +59,9 @@ std::vector<absl::Status> Engine::Validate(
     const v1::PolicySet& state, const EngineOptions& options,
     std::vector<absl::Status>* warnings) {
   internal::Diagnostics diag(options.max_errors, options.strict_grant_rules);
-  internal::Compile(state, options, diag);
+  std::unique_ptr<internal::Snapshot> compiled =
+      internal::Compile(state, options, diag);
+  if (compiled != nullptr) AttachIam(state, diag, compiled.get());
   if (warnings != nullptr) *warnings = diag.TakeWarnings();
   return diag.TakeErrors();
 }
@@ -58,7 +74,7 @@ const std::vector<absl::Status>& Engine::warnings() const {
 // src/eval/evaluator.cc, where the evaluation inlines into it.
 
 Decision Engine::Check(const AccessRequest& request) const noexcept {
-  const internal::CompiledState& s = *state_;
+  const internal::Snapshot& s = *state_;
   internal::Resolved resolved = internal::ResolveRequest(s, request);
   if (!resolved.ok) return internal::MakeDecision(resolved.failure, revision_);
   return internal::Evaluate(s, resolved.principal, resolved.permission,
@@ -131,7 +147,7 @@ size_t Engine::num_resources() const { return state_->nodes.size(); }
 size_t Engine::num_grants() const { return state_->grants.size(); }
 
 GrantInfo Engine::grant(uint32_t index) const {
-  const internal::CompiledState& s = *state_;
+  const internal::Snapshot& s = *state_;
   GrantInfo info;
   if (index >= s.grants.size()) return info;
   const internal::GrantRec& g = s.grants[index];

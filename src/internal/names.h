@@ -1,8 +1,8 @@
 // Syntax checks for ids, names and emails, and quoting of hostile strings in
 // error messages (truncated, non-printable bytes escaped).
 
-#ifndef ARBITER_SRC_COMPILER_NAMES_H_
-#define ARBITER_SRC_COMPILER_NAMES_H_
+#ifndef ARBITER_SRC_INTERNAL_NAMES_H_
+#define ARBITER_SRC_INTERNAL_NAMES_H_
 
 #include <cstddef>
 #include <string>
@@ -34,4 +34,4 @@ std::string CheckEmail(absl::string_view email, size_t max_length);
 }  // namespace internal
 }  // namespace arbiter
 
-#endif  // ARBITER_SRC_COMPILER_NAMES_H_
+#endif  // ARBITER_SRC_INTERNAL_NAMES_H_

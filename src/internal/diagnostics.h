@@ -10,8 +10,8 @@
 // revocation can produce it and refusing it would keep the older, more
 // permissive state serving. With `strict` they are errors.
 
-#ifndef ARBITER_SRC_COMPILER_DIAGNOSTICS_H_
-#define ARBITER_SRC_COMPILER_DIAGNOSTICS_H_
+#ifndef ARBITER_SRC_INTERNAL_DIAGNOSTICS_H_
+#define ARBITER_SRC_INTERNAL_DIAGNOSTICS_H_
 
 #include <cstddef>
 #include <string>
@@ -91,4 +91,4 @@ class Diagnostics {
 }  // namespace internal
 }  // namespace arbiter
 
-#endif  // ARBITER_SRC_COMPILER_DIAGNOSTICS_H_
+#endif  // ARBITER_SRC_INTERNAL_DIAGNOSTICS_H_

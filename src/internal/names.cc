@@ -1,4 +1,4 @@
-#include "src/compiler/names.h"
+#include "src/internal/names.h"
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"

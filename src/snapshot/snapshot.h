@@ -13,8 +13,8 @@
 //    "Order of grants");
 //  * permissions and roles: profile order, then custom ones.
 
-#ifndef ARBITER_SRC_EVAL_COMPILED_STATE_H_
-#define ARBITER_SRC_EVAL_COMPILED_STATE_H_
+#ifndef ARBITER_SRC_SNAPSHOT_SNAPSHOT_H_
+#define ARBITER_SRC_SNAPSHOT_SNAPSHOT_H_
 
 #include <cstdint>
 #include <limits>
@@ -36,6 +36,16 @@ namespace arbiter {
 namespace internal {
 
 class IamMappings;  // src/iam/iam_mappings.h
+
+// A part of a snapshot that a layer above builds and reads (the cloud IAM
+// index of src/iam): the snapshot owns it, shares it with the snapshots
+// derived from it while it does not change, and counts its memory, without
+// depending on its type.
+class SnapshotExtension {
+ public:
+  virtual ~SnapshotExtension() = default;
+  virtual size_t MemoryUsage() const = 0;
+};
 
 inline constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
 inline constexpr uint16_t kNoRole = std::numeric_limits<uint16_t>::max();
@@ -59,7 +69,7 @@ enum NodeFlags : uint8_t {
 };
 
 // 16 bytes: four to a cache line, none straddling two. A workload's creator
-// is CompiledState::node_creator, which Check reads only when an
+// is Snapshot::node_creator, which Check reads only when an
 // own-workload permission could decide.
 struct Node {
   // path[kOrgLevel], path[kCloudLevel], path[kProjectLevel]: the node's
@@ -74,7 +84,7 @@ struct Node {
 };
 static_assert(sizeof(Node) == 16, "Node is hot: keep it small");
 
-// A subject's grants: [begin, end) in CompiledState::grants.
+// A subject's grants: [begin, end) in Snapshot::grants.
 struct GrantSpan {
   uint32_t begin;
   uint32_t end;
@@ -111,7 +121,7 @@ inline constexpr size_t kMaxSummaryRoles = 32;
 // scopes of one summary have distinct tags (a principal whose scopes share a
 // tag gets no summary), so a path scope matches at most one of them. While
 // every org, cloud and project index is below kNoTag
-// (CompiledState::exact_tags), a tag is its scope. In larger snapshots the
+// (Snapshot::exact_tags), a tag is its scope. In larger snapshots the
 // entry holds the high 16 bits (ScopeEntry::scope_high) and Check confirms
 // a match with them; it reads the entry anyway. kNoTag fills the unused
 // tags; no scope whose high half is kNone's is summarized, so a kNone key (a
@@ -126,7 +136,7 @@ inline uint16_t ScopeHigh(uint32_t scope) {
 
 enum ScopeEntryFlags : uint8_t {
   // Some grant at this scope expires, the first at
-  // CompiledState::SummaryExpires(entry). Until then the entry holds; after
+  // Snapshot::SummaryExpires(entry). Until then the entry holds; after
   // it Check evaluates the principal's grants one by one (EvaluateMasks).
   kEntryExpiring = 1,
 };
@@ -159,13 +169,13 @@ struct alignas(64) PrincipalRec {
   // The principal's scope summary (see ScopeEntry): the first summary_size
   // tags (kNoTag past them) and entries
   // [summary_begin, summary_begin + summary_size) of
-  // CompiledState::summary_entries, or none if summary_size is kNoSummary.
+  // Snapshot::summary_entries, or none if summary_size is kNoSummary.
   uint16_t tags[kMaxSummaryScopes];
   uint32_t org;      // node index
   GrantSpan grants;  // the principal's own grants
   uint32_t summary_begin;
   // The grants of the principal's groups that hold grants:
-  // [groups_begin, groups_end) in CompiledState::principal_groups.
+  // [groups_begin, groups_end) in Snapshot::principal_groups.
   uint32_t groups_begin;
   uint32_t groups_end;
   uint8_t kind;   // v1::PrincipalKind
@@ -182,7 +192,7 @@ enum PrincipalFlags : uint8_t {
 };
 
 enum GrantFlags : uint8_t {
-  kExpiring = 1,  // the expiry is CompiledState::grant_expires[i]
+  kExpiring = 1,  // the expiry is Snapshot::grant_expires[i]
 };
 
 // 16 bytes: four to a cache line. Check reads nothing else to return a grant:
@@ -203,7 +213,7 @@ struct GrantRec {
   uint8_t flags;   // GrantFlags
   uint8_t unused = 0;
 };
-// Entries of CompiledState::grant_scopes past the last grant, so that a
+// Entries of Snapshot::grant_scopes past the last grant, so that a
 // four-wide read starting at any grant stays inside the array.
 inline constexpr size_t kScopePadding = 3;
 inline constexpr uint16_t kLongGrantId = std::numeric_limits<uint16_t>::max();
@@ -227,7 +237,7 @@ struct RoleRec {
   uint64_t exempt_mask = 0;
 };
 
-struct CompiledState {
+struct Snapshot {
   EngineOptions options;
   v1::Profile profile;  // effective profile, for printing
 
@@ -358,19 +368,22 @@ struct CompiledState {
   // Breaches of the grant-time rules found while compiling (Diagnostics).
   std::vector<absl::Status> warnings;
 
-  // ---- Cloud IAM mapping ----
-  std::unique_ptr<const IamMappings> iam;
+  // ---- Extensions ----
+  // The cloud IAM index (src/iam), attached by the engine after compiling;
+  // owned by `extensions`.
+  const IamMappings* iam = nullptr;
+  std::vector<std::shared_ptr<const SnapshotExtension>> extensions;
 
   uint32_t num_subjects() const {
     return static_cast<uint32_t>(subject_grants_begin.size() - 1);
   }
 
-  CompiledState();
-  ~CompiledState();
+  Snapshot();
+  ~Snapshot();
   size_t MemoryUsage() const;
 };
 
 }  // namespace internal
 }  // namespace arbiter
 
-#endif  // ARBITER_SRC_EVAL_COMPILED_STATE_H_
+#endif  // ARBITER_SRC_SNAPSHOT_SNAPSHOT_H_

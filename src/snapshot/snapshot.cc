@@ -1,8 +1,7 @@
-#include "src/eval/compiled_state.h"
+#include "src/snapshot/snapshot.h"
 
 #include <algorithm>
 
-#include "src/iam/iam_mappings.h"
 
 namespace arbiter {
 namespace internal {
@@ -21,16 +20,16 @@ size_t MapBytes(const Map& m) {
 
 }  // namespace
 
-CompiledState::CompiledState() = default;
+Snapshot::Snapshot() = default;
 
-uint32_t CompiledState::SubjectOfGrant(uint32_t i) const {
+uint32_t Snapshot::SubjectOfGrant(uint32_t i) const {
   auto it = std::upper_bound(subject_grants_begin.begin(),
                              subject_grants_begin.end(), i);
   return static_cast<uint32_t>(it - subject_grants_begin.begin()) - 1;
 }
-CompiledState::~CompiledState() = default;
+Snapshot::~Snapshot() = default;
 
-int64_t CompiledState::SummaryExpires(uint32_t e) const {
+int64_t Snapshot::SummaryExpires(uint32_t e) const {
   const auto it =
       std::lower_bound(summary_expires.begin(), summary_expires.end(), e,
                        [](const std::pair<uint32_t, int64_t>& x, uint32_t v) {
@@ -42,7 +41,7 @@ int64_t CompiledState::SummaryExpires(uint32_t e) const {
              : std::numeric_limits<int64_t>::min();
 }
 
-size_t CompiledState::MemoryUsage() const {
+size_t Snapshot::MemoryUsage() const {
   size_t bytes = sizeof(*this);
   bytes += profile.SpaceUsedLong();
   bytes += VectorBytes(permissions) + permission_names.MemoryUsage() +
@@ -65,7 +64,7 @@ size_t CompiledState::MemoryUsage() const {
            VectorBytes(subject_grants_begin) + grant_ids.MemoryUsage() +
            VectorBytes(grant_expires) + VectorBytes(principal_expiring_begin) +
            VectorBytes(principal_expiring);
-  if (iam != nullptr) bytes += iam->MemoryUsage();
+  for (const auto& extension : extensions) bytes += extension->MemoryUsage();
   return bytes;
 }
 

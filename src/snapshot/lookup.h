@@ -11,21 +11,21 @@
 // paths resolve in the principal's organization. docs/semantics.md,
 // "Resolving names", is the user-facing statement of these rules.
 
-#ifndef ARBITER_SRC_EVAL_RESOLVE_H_
-#define ARBITER_SRC_EVAL_RESOLVE_H_
+#ifndef ARBITER_SRC_SNAPSHOT_LOOKUP_H_
+#define ARBITER_SRC_SNAPSHOT_LOOKUP_H_
 
 #include <cstdint>
 
 #include "absl/strings/string_view.h"
 #include "arbiter/decision.h"
 #include "arbiter/request.h"
-#include "src/eval/compiled_state.h"
+#include "src/snapshot/snapshot.h"
 
 namespace arbiter {
 namespace internal {
 
 // An organization by id or name; kNone if unknown or ambiguous.
-uint32_t ResolveOrg(const CompiledState& s, absl::string_view org);
+uint32_t ResolveOrg(const Snapshot& s, absl::string_view org);
 
 // A principal by id or email within `org_node` (kNone: any organization).
 // `hint_org` (kNone: none) settles an email that live principals of several
@@ -37,14 +37,14 @@ uint32_t ResolveOrg(const CompiledState& s, absl::string_view org);
 // deleted one (which Check denies). Across organizations, the only live
 // principal with the email, else the only deleted one; several are
 // ambiguous. Constant time however many principals share an email.
-bool ResolvePrincipal(const CompiledState& s, absl::string_view principal,
+bool ResolvePrincipal(const Snapshot& s, absl::string_view principal,
                       uint32_t org_node, uint32_t hint_org, uint32_t* index,
                       Reason* failure);
 
 // A resource by id, or by `cloud[/project[/workload]]` within `path_org`
 // (kNone: ids only). With `bound_org` (kNone: none), a resource of another
 // organization is not found. Returns the node index or kNone.
-uint32_t ResolveResource(const CompiledState& s, absl::string_view resource,
+uint32_t ResolveResource(const Snapshot& s, absl::string_view resource,
                          uint32_t path_org, uint32_t bound_org);
 
 struct Resolved {
@@ -58,9 +58,9 @@ struct Resolved {
 
 // Resolves the organization (if named), then principal, permission and
 // resource, and reports the first that fails.
-Resolved ResolveRequest(const CompiledState& s, const AccessRequest& request);
+Resolved ResolveRequest(const Snapshot& s, const AccessRequest& request);
 
 }  // namespace internal
 }  // namespace arbiter
 
-#endif  // ARBITER_SRC_EVAL_RESOLVE_H_
+#endif  // ARBITER_SRC_SNAPSHOT_LOOKUP_H_
