@@ -291,7 +291,7 @@ void RunState(uint64_t seed, int64_t num_queries,
                                     engine.revision(), path);
         };
         const Decision scan = evaluate(internal::EvaluationPath::kScan);
-        const Decision generic = evaluate(internal::EvaluationPath::kGeneric);
+        const Decision generic = evaluate(internal::EvaluationPath::kWide);
         if (by_handle != actual) {
           std::ostringstream os;
           os << "the handle form disagrees: " << by_handle;

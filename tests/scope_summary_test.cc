@@ -167,7 +167,7 @@ Decision CheckAt(const Engine& engine, absl::string_view principal,
   const absl::optional<ResourceRef> res = engine.FindResource(resource);
   if (p.has_value() && k.has_value() && res.has_value()) {
     for (internal::EvaluationPath path : {internal::EvaluationPath::kScan,
-                                          internal::EvaluationPath::kGeneric}) {
+                                          internal::EvaluationPath::kWide}) {
       EXPECT_EQ(internal::Evaluate(EngineFriendAccess::State(engine), p->index(),
                                    k->index(), res->index(), r.context,
                                    engine.revision(), path),

@@ -927,7 +927,29 @@ TEST(ValidationTest, TooManyRoles) {
   }
   EXPECT_THAT(Engine::Create(state),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("custom_roles: too many roles (65535)")));
+                       HasSubstr("custom_roles: too many roles (65535; "
+                                 "EngineOptions::max_roles is 4096")));
+}
+
+TEST(ValidationTest, MaxRolesIsALimit) {
+  v1::PolicySet state = Base();
+  const int builtin = BuiltinProfile().roles_size();
+  for (int i = builtin; i < 4096; ++i) {
+    v1::Role* r = state.add_custom_roles();
+    r->set_name(absl::StrCat("r", i));
+    r->add_grantable_at(v1::SCOPE_TYPE_CLOUD);
+  }
+  EXPECT_TRUE(Engine::Create(state).ok());  // exactly the default limit
+  state.add_custom_roles()->set_name("one_more");
+  EXPECT_THAT(Engine::Create(state),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("too many roles (4097")));
+  EngineOptions options;
+  options.max_roles = 100;
+  state.mutable_custom_roles()->DeleteSubrange(100, 4097 - 100 - builtin);
+  EXPECT_THAT(Engine::Create(state, options),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("EngineOptions::max_roles is 100")));
 }
 
 TEST(ValidationTest, TooManyExemptRoles) {

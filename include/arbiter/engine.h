@@ -146,19 +146,25 @@ class Engine {
   size_t num_principals() const;
   size_t num_resources() const;
   size_t num_grants() const;
-  // `index` < num_grants(); Decision::grant_index is such an index.
+  // The grants by slot: Decision::grant_index is a slot, below
+  // grant_slots(). A snapshot compiled from a file holds its grants in slots
+  // [0, num_grants()); one derived from it by changes (PolicyStore) may move
+  // a principal's or group's grants to new slots. grant() of a slot that
+  // holds no grant (out of range, padding, or a moved grant's old place) is
+  // an empty GrantInfo.
+  size_t grant_slots() const;
   GrantInfo grant(uint32_t index) const;
 
   // Approximate heap bytes held by the compiled snapshot.
   size_t MemoryUsage() const;
 
  private:
-  Engine(std::unique_ptr<const internal::Snapshot> state,
-         uint64_t revision);
+  Engine(std::shared_ptr<const internal::Snapshot> state, uint64_t revision);
   friend class EngineFriendAccess;
 
-  std::unique_ptr<const internal::Snapshot> state_;
+  std::shared_ptr<const internal::Snapshot> state_;
   uint64_t revision_;
+  // The snapshot's lineage: handles are valid in every Engine of it.
   uint32_t tag_;
 };
 

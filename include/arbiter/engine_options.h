@@ -19,9 +19,9 @@ namespace arbiter {
 
 // §12 row 7: may a project `write` member delete or archive workloads?
 enum class WorkloadDeletePolicy {
-  kNever,          // only project owners (and org owners) delete workloads
-  kOwnWorkloads,   // writers delete the workloads they created (default)
-  kAllWorkloads,   // writers delete any workload of the project
+  kNever,         // only project owners (and org owners) delete workloads
+  kOwnWorkloads,  // writers delete the workloads they created (default)
+  kAllWorkloads,  // writers delete any workload of the project
 };
 
 // §12 row 3: a compute config's IAM identity vs. cloud IAM mapping.
@@ -96,6 +96,11 @@ struct EngineOptions {
   // Compile time and memory grow linearly with this count (SECURITY.md,
   // "Cost model"); deep, wide group lattices exceed it. Default 16,000,000.
   size_t max_membership_closure = 16'000'000;
+  // Most roles of the effective profile (the base profile's plus
+  // custom_roles). Check decides on role bitsets: up to 64 roles in one
+  // machine word, more in 4, 16 or 64 words (a little slower; BENCHMARKS.md).
+  // At most 4096. Default 4096.
+  size_t max_roles = 4096;
   // Most problems Validate reports before stopping. Default 100.
   size_t max_errors = 100;
 

@@ -11,27 +11,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "src/compiler/compiler_impl.h"
+#include "src/compiler/grant_rules.h"
+#include "src/compiler/principal_layout.h"
 #include "src/internal/names.h"
 #include "src/internal/time_util.h"
 
 namespace arbiter {
 namespace internal {
-namespace {
-
-// google.protobuf.Timestamp's valid range: 0001-01-01 to 9999-12-31.
-constexpr int64_t kMinTimestampSeconds = -62135596800;
-constexpr int64_t kMaxTimestampSeconds = 253402300799;
-
-const char* ScopeName(uint8_t level) {
-  return level == kOrgLevel     ? "org"
-         : level == kCloudLevel ? "cloud"
-                                : "project";
-}
-
-}  // namespace
-
 void Compiler::BuildGrants() {
-  const Snapshot& s = *out_;
+  const SnapshotTables& s = *out_;
   const v1::Profile& profile = s.profile;
   absl::flat_hash_map<absl::string_view, uint16_t> role_index;
   for (uint16_t r = 0; r < s.roles.size(); ++r) {
@@ -156,31 +144,15 @@ void Compiler::BuildGrants() {
     if (!resolved) continue;
     t.role = rit->second;
     const v1::Role& role = profile.roles(t.role);
-    const v1::ScopeType scope_type =
-        static_cast<v1::ScopeType>(t.level + v1::SCOPE_TYPE_ORG);
-    if (std::find(role.grantable_at().begin(), role.grantable_at().end(),
-                  scope_type) == role.grantable_at().end()) {
-      std::vector<std::string> where;
-      for (int st : role.grantable_at()) {
-        where.push_back(
-            ScopeName(static_cast<uint8_t>(st - v1::SCOPE_TYPE_ORG)));
-      }
-      diag_.Add(Field(Kind::kGrant, i, "role"),
-                where.empty()
-                    ? absl::StrCat("role ", Quote(g.role()),
-                                   " is implied only and cannot be granted")
-                    : absl::StrCat("role ", Quote(g.role()),
-                                   " cannot be granted at the ",
-                                   ScopeName(t.level), " scope (grantable at: ",
-                                   absl::StrJoin(where, ", "), ")"));
-      continue;
-    }
-    if (role.subject_kinds_size() > 0 &&
-        std::find(role.subject_kinds().begin(), role.subject_kinds().end(),
-                  subject_kind) == role.subject_kinds().end()) {
-      diag_.Add(subject_path.str(),
-                absl::StrCat("role ", Quote(g.role()), " cannot be granted to ",
-                             DescribeSubject(t.subject)));
+    auto report = [&](const GrantProblem& problem) {
+      diag_.Add(std::string(problem.field) == "subject"
+                    ? subject_path.str()
+                    : Field(Kind::kGrant, i, problem.field),
+                problem.message);
+    };
+    if (auto problem = CheckRolePlacement(role, t.level, subject_kind,
+                                          DescribeSubject(t.subject))) {
+      report(*problem);
       continue;
     }
     if (SubjectOrg(t.subject) != s.nodes[t.scope].path[kOrgLevel]) {
@@ -190,54 +162,15 @@ void Compiler::BuildGrants() {
                              " belong to different organizations"));
       continue;
     }
-
-    // Source.
-    const bool group_subject = subject_kind == v1::SUBJECT_KIND_GROUP;
-    switch (g.source()) {
-      case v1::GRANT_SOURCE_UNSPECIFIED:
-        t.source = static_cast<uint8_t>(group_subject ? GrantSource::kGroup
-                                                      : GrantSource::kDirect);
-        break;
-      case v1::GRANT_SOURCE_DIRECT:
-      case v1::GRANT_SOURCE_GROUP:
-        if ((g.source() == v1::GRANT_SOURCE_GROUP) != group_subject) {
-          diag_.Add(Field(Kind::kGrant, i, "source"),
-                    group_subject
-                        ? "a group grant has source GRANT_SOURCE_GROUP"
-                        : "GRANT_SOURCE_GROUP needs a group subject");
-          continue;
-        }
-        t.source = static_cast<uint8_t>(group_subject ? GrantSource::kGroup
-                                                      : GrantSource::kDirect);
-        break;
-      case v1::GRANT_SOURCE_AUTO_ADD:
-        if (group_subject || t.level != kCloudLevel ||
-            t.role != auto_add_role) {
-          diag_.Add(
-              Field(Kind::kGrant, i, "source"),
-              absl::StrCat("an auto-add grant gives a principal ",
-                           Quote(profile.auto_add_role()), " on a cloud"));
-          continue;
-        }
-        t.source = static_cast<uint8_t>(GrantSource::kAutoAdd);
-        break;
-      default:
-        diag_.Add(Field(Kind::kGrant, i, "source"), "unknown grant source");
-        continue;
+    if (auto problem = CheckSource(
+            g.source(), subject_kind == v1::SUBJECT_KIND_GROUP, t.level,
+            t.role == auto_add_role, profile.auto_add_role(), &t.source)) {
+      report(*problem);
+      continue;
     }
-
-    // Expiry in nanoseconds; out-of-range timestamps are rejected first.
-    if (g.has_expires_at()) {
-      const int64_t sec = g.expires_at().seconds();
-      const int32_t nanos = g.expires_at().nanos();
-      if (sec < kMinTimestampSeconds || sec > kMaxTimestampSeconds ||
-          nanos < 0 || nanos > 999999999) {
-        diag_.Add(Field(Kind::kGrant, i, "expires_at"),
-                  absl::StrCat("timestamp out of range (seconds ", sec,
-                               ", nanos ", nanos, ")"));
-        continue;
-      }
-      t.expires = ExpiryNanos(sec, nanos);
+    if (auto problem = CheckExpiry(g, &t.expires)) {
+      report(*problem);
+      continue;
     }
     grants_.push_back(t);
   }
@@ -283,7 +216,7 @@ Compiler::GrantsAt(uint32_t subject, uint32_t scope) const {
 }
 
 void Compiler::CheckGrantInvariants() {
-  const Snapshot& s = *out_;
+  const SnapshotTables& s = *out_;
   const v1::Profile& profile = s.profile;
   const uint32_t num_principals = s.principals.size();
   const uint32_t subjects = subject_pos_.size() - 1;
@@ -344,10 +277,11 @@ void Compiler::CheckGrantInvariants() {
       if ((!s.profile.has_project_grant_requires_cloud_grant() ||
            s.profile.project_grant_requires_cloud_grant()) &&
           !passes_cloud(t.subject, cloud)) {
-        diag_.AddGrantRule(Field(Kind::kGrant, t.input, "scope"),
-                  absl::StrCat(DescribeSubject(t.subject), " has no grant on ",
-                               DescribeNode(cloud), ", which a grant on ",
-                               DescribeNode(t.scope), " requires"));
+        diag_.AddGrantRule(
+            Field(Kind::kGrant, t.input, "scope"),
+            absl::StrCat(DescribeSubject(t.subject), " has no grant on ",
+                         DescribeNode(cloud), ", which a grant on ",
+                         DescribeNode(t.scope), " requires"));
       }
       // Deny roles with a project_role_limit on the cloud or org.
       if (!role.deny) {
@@ -365,14 +299,14 @@ void Compiler::CheckGrantInvariants() {
               within &= (mine & ~s.role_perms[limit * s.perm_words + w]) == 0;
             }
             if (!within) {
-              diag_.AddGrantRule(Field(Kind::kGrant, t.input, "role"),
-                        absl::StrCat(Quote(def.name()), " exceeds ",
-                                     Quote(limit_name), ", the most ",
-                                     DescribeSubject(t.subject),
-                                     " may hold on projects of ",
-                                     DescribeNode(at), " while holding ",
-                                     Quote(profile.roles(d->role).name()), " (",
-                                     Path(Kind::kGrant, d->input), ")"));
+              diag_.AddGrantRule(
+                  Field(Kind::kGrant, t.input, "role"),
+                  absl::StrCat(
+                      Quote(def.name()), " exceeds ", Quote(limit_name),
+                      ", the most ", DescribeSubject(t.subject),
+                      " may hold on projects of ", DescribeNode(at),
+                      " while holding ", Quote(profile.roles(d->role).name()),
+                      " (", Path(Kind::kGrant, d->input), ")"));
             }
           }
         }
@@ -417,23 +351,30 @@ void Compiler::CheckGrantInvariants() {
 }
 
 void Compiler::LayOutGrants() {
-  Snapshot& s = *out_;
+  SnapshotTables& s = *out_;
   const uint32_t num_subjects = closure_begin_.size() - 1;
+  const uint32_t num_principals = s.principals.size();
+  // Slots: the grants in (subject, scope, id) order, then kScopePadding
+  // padding slots (scope kNone, no subject), so that a four-wide read of
+  // any span's scopes stays inside the table.
+  const size_t slots = grants_.size() + kScopePadding;
   size_t id_bytes = 0;
   for (const GrantTmp& t : grants_) id_bytes += st_.grants(t.input).id().size();
-  s.grant_ids.Reserve(grants_.size(), id_bytes);
-  s.grants.resize(grants_.size());
-  s.grant_scopes.assign(grants_.size() + kScopePadding, kNone);
+  s.grant_ids.Reserve(slots, id_bytes);
+  s.grants.assign(slots, GrantRec{kNone, 0, kNoRole, 0, 0, 0, 0, 0});
+  s.grant_scopes.assign(slots, kNone);
+  s.grant_subjects.assign(slots, kNone);
   bool any_expiring = false;
   for (const GrantTmp& t : grants_) any_expiring |= t.expires != kNever;
-  if (any_expiring) s.grant_expires.assign(grants_.size(), kNever);
-  s.subject_grants_begin.assign(num_subjects + 1, 0);
+  if (any_expiring) s.grant_expires.assign(slots, kNever);
+  std::vector<uint32_t> begin(num_subjects + 1, 0);
   subject_has_grants_.assign(num_subjects, false);
   for (size_t i = 0; i < grants_.size(); ++i) {
     const GrantTmp& t = grants_[i];
     GrantRec& r = s.grants[i];
     r.scope = t.scope;
     s.grant_scopes[i] = t.scope;
+    s.grant_subjects[i] = t.subject;
     const absl::string_view id = st_.grants(t.input).id();
     const uint32_t handle = s.grant_ids.Add(id);  // == i
     r.id_offset = s.grant_ids.Offset(handle);
@@ -447,88 +388,23 @@ void Compiler::LayOutGrants() {
       r.flags |= kExpiring;
       s.grant_expires[i] = t.expires;
     }
-    ++s.subject_grants_begin[t.subject + 1];
+    ++begin[t.subject + 1];
     subject_has_grants_[t.subject] = true;
   }
-  for (uint32_t i = 0; i < num_subjects; ++i) {
-    s.subject_grants_begin[i + 1] += s.subject_grants_begin[i];
-  }
+  for (size_t i = grants_.size(); i < slots; ++i) s.grant_ids.Add("");
+  for (uint32_t i = 0; i < num_subjects; ++i) begin[i + 1] += begin[i];
+  s.num_grants = grants_.size();
   std::vector<GrantTmp>().swap(grants_);
-
-  // Each principal's groups, keeping only groups that hold grants: Check
-  // never needs the others.
-  const uint32_t num_principals = s.principals.size();
   auto span = [&](uint32_t subject) {
-    return GrantSpan{s.subject_grants_begin[subject],
-                     s.subject_grants_begin[subject + 1]};
+    return GrantSpan{begin[subject], begin[subject + 1]};
   };
-  s.principal_groups.clear();
-  for (uint32_t p = 0; p < num_principals; ++p) {
-    PrincipalRec& rec = s.principals[p];
-    rec.grants = span(p);
-    rec.groups_begin = s.principal_groups.size();
-    for (const uint32_t* g = ClosureBegin(p); g != ClosureEnd(p); ++g) {
-      if (subject_has_grants_[num_principals + *g]) {
-        s.principal_groups.push_back(span(num_principals + *g));
-      }
-    }
-    rec.groups_end = s.principal_groups.size();
-    rec.flags = 0;
-    auto expiring = [&](GrantSpan g) {
-      for (uint32_t i = g.begin; i < g.end; ++i) {
-        if (s.grants[i].flags & kExpiring) return true;
-      }
-      return false;
-    };
-    bool has_expiring = expiring(rec.grants);
-    for (uint32_t i = rec.groups_begin; i < rec.groups_end && !has_expiring;
-         ++i) {
-      has_expiring = expiring(s.principal_groups[i]);
-    }
-    if (has_expiring) rec.flags |= kPrincipalHasExpiring;
+  s.group_spans.resize(num_subjects - num_principals);
+  for (uint32_t g = 0; g < s.group_spans.size(); ++g) {
+    s.group_spans[g] = span(num_principals + g);
   }
-  s.principal_groups.shrink_to_fit();
-  BuildExpiringIndex();
-  SummarizeScopes();
-}
 
-void Compiler::BuildExpiringIndex() {
-  Snapshot& s = *out_;
-  s.principal_expiring_begin.clear();
-  s.principal_expiring.clear();
-  if (s.grant_expires.empty()) return;
-  // Bounded by the grants themselves: beyond that, Check searches spans.
-  const size_t budget = 2 * s.grants.size() + 1024;
-  std::vector<uint32_t> begin(s.principals.size() + 1, 0);
-  std::vector<std::pair<uint32_t, int64_t>> pairs;
-  auto add = [&](GrantSpan g) {
-    for (uint32_t i = g.begin; i < g.end; ++i) {
-      if (s.grants[i].flags & kExpiring) {
-        pairs.emplace_back(s.grants[i].scope, s.grant_expires[i]);
-      }
-    }
-  };
-  for (uint32_t p = 0; p < s.principals.size(); ++p) {
-    const PrincipalRec& rec = s.principals[p];
-    const size_t first = pairs.size();
-    if (rec.flags & kPrincipalHasExpiring) {
-      add(rec.grants);
-      for (uint32_t i = rec.groups_begin; i < rec.groups_end; ++i) {
-        add(s.principal_groups[i]);
-      }
-      if (pairs.size() > budget) return;  // leave the index empty
-      std::sort(pairs.begin() + first, pairs.end());
-    }
-    begin[p + 1] = static_cast<uint32_t>(pairs.size());
-  }
-  s.principal_expiring_begin = std::move(begin);
-  s.principal_expiring = std::move(pairs);
-}
-
-void Compiler::SummarizeScopes() {
-  Snapshot& s = *out_;
-  s.summary_entries.clear();
-  s.summary_expires.clear();
+  // Each principal: its groups that hold grants (Check never needs the
+  // others), its summary, its expiring pairs.
   const bool summarize = s.mask_path && s.roles.size() <= kMaxSummaryRoles;
   s.exact_tags = true;
   for (size_t r = kNoTag; r < s.nodes.size(); ++r) {
@@ -539,73 +415,38 @@ void Compiler::SummarizeScopes() {
       break;
     }
   }
-  // (scope, grant) of one principal's grants and its groups'.
-  std::vector<std::pair<uint32_t, uint32_t>> held;
-  std::vector<uint16_t> tags;
-  for (size_t p = 0; p < s.principals.size(); ++p) {
-    PrincipalRec& rec = s.principals[p];
-    rec.summary_begin = s.summary_entries.size();
-    rec.summary_size = kNoSummary;
-    std::fill(std::begin(rec.tags), std::end(rec.tags), kNoTag);
-    if (!summarize) continue;
-    size_t total = rec.grants.end - rec.grants.begin;
-    for (uint32_t g = rec.groups_begin; g < rec.groups_end; ++g) {
-      total += s.principal_groups[g].end - s.principal_groups[g].begin;
-    }
-    if (total > kMaxSummaryGrants) continue;
-    held.clear();
-    auto add = [&](GrantSpan span) {
-      for (uint32_t i = span.begin; i < span.end; ++i) {
-        held.emplace_back(s.grants[i].scope, i);
-      }
-    };
-    add(rec.grants);
-    for (uint32_t g = rec.groups_begin; g < rec.groups_end; ++g) {
-      add(s.principal_groups[g]);
-    }
-    std::sort(held.begin(), held.end());
-    // The scopes' tags must be distinct, and no scope's high half may be
-    // kNone's (Check's key above a permission's level).
-    tags.clear();
-    bool taggable = true;
-    for (size_t j = 0; j < held.size(); ++j) {
-      if (j > 0 && held[j].first == held[j - 1].first) continue;
-      tags.push_back(ScopeTag(held[j].first));
-      taggable &= ScopeHigh(held[j].first) != ScopeHigh(kNone);
-    }
-    if (tags.size() > kMaxSummaryScopes || !taggable) continue;
-    std::sort(tags.begin(), tags.end());
-    if (std::adjacent_find(tags.begin(), tags.end()) != tags.end()) continue;
-    for (size_t j = 0; j < held.size(); ++j) {
-      const uint32_t i = held[j].second;
-      const GrantRec& g = s.grants[i];
-      if (j == 0 || held[j].first != held[j - 1].first) {
-        // The first of a scope's run has the least index.
-        rec.tags[s.summary_entries.size() - rec.summary_begin] =
-            ScopeTag(g.scope);
-        ScopeEntry e{};
-        e.least = i;
-        e.id_offset = g.id_offset;
-        e.scope_high = ScopeHigh(g.scope);
-        e.id_length = g.id_length < kLongEntryId
-                          ? static_cast<uint8_t>(g.id_length)
-                          : kLongEntryId;
-        e.source = g.source;
-        s.summary_entries.push_back(e);
-      }
-      ScopeEntry& e = s.summary_entries.back();
-      e.roles |= uint32_t{1} << g.role;
-      if (g.flags & kExpiring) {
-        if ((e.flags & kEntryExpiring) == 0) {
-          e.flags |= kEntryExpiring;
-          s.summary_expires.emplace_back(s.summary_entries.size() - 1, kNever);
-        }
-        int64_t& first = s.summary_expires.back().second;
-        first = std::min(first, s.grant_expires[i]);
+  const GrantSlots grant_slots{s.grants.data(), s.grant_expires.data()};
+  s.principal_groups.clear();
+  s.summary_entries.clear();
+  s.summary_expires.clear();
+  s.principal_expiring.clear();
+  PrincipalLayoutOut out;
+  out.groups = &s.principal_groups;
+  out.entries = &s.summary_entries;
+  out.entry_expiries = &s.summary_expires;
+  out.expiring = any_expiring ? &s.principal_expiring : nullptr;
+  std::vector<GrantSpan> expiring_spans;
+  if (any_expiring) expiring_spans.resize(num_principals);
+  std::vector<GrantSpan> groups;
+  for (uint32_t p = 0; p < num_principals; ++p) {
+    groups.clear();
+    for (const uint32_t* g = ClosureBegin(p); g != ClosureEnd(p); ++g) {
+      if (subject_has_grants_[num_principals + *g]) {
+        groups.push_back(span(num_principals + *g));
       }
     }
-    rec.summary_size = static_cast<uint8_t>(tags.size());
+    const GrantSpan pairs = LayOutPrincipal(grant_slots, span(p), groups,
+                                            summarize, &s.principals[p], out);
+    if (any_expiring) expiring_spans[p] = pairs;
   }
+  // The expiring pairs are bounded by the grants themselves: beyond that,
+  // Check searches the spans (ValidUntil in src/eval/evaluator.cc).
+  if (s.principal_expiring.size() > 2 * slots + 1024) {
+    std::vector<ScopeExpiry>().swap(s.principal_expiring);
+    expiring_spans.clear();
+  }
+  s.principal_expiring_spans = std::move(expiring_spans);
+  s.principal_groups.shrink_to_fit();
   s.summary_entries.shrink_to_fit();
   s.summary_expires.shrink_to_fit();
 }

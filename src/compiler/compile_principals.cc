@@ -16,7 +16,7 @@ namespace arbiter {
 namespace internal {
 
 void Compiler::BuildPrincipals() {
-  Snapshot& s = *out_;
+  SnapshotTables& s = *out_;
   principal_of_.assign(st_.principals_size(), kNone);
   s.principals.reserve(st_.principals_size());
   principal_input_.reserve(st_.principals_size());
@@ -94,7 +94,7 @@ void Compiler::BuildPrincipals() {
 }
 
 void Compiler::BuildGroups() {
-  Snapshot& s = *out_;
+  SnapshotTables& s = *out_;
   // Group indices follow group ids (bytewise): the subject order of
   // docs/semantics.md.
   group_of_.assign(st_.groups_size(), kNone);
@@ -177,6 +177,16 @@ void Compiler::BuildGroups() {
     s.parents_begin[i + 1] += s.parents_begin[i];
   s.parents.resize(edges.size());
   for (size_t i = 0; i < edges.size(); ++i) s.parents[i] = edges[i].second;
+  // The reverse: each group's direct members, ascending.
+  const uint32_t num_groups = group_input_.size();
+  s.group_members_begin.assign(num_groups + 1, 0);
+  for (const auto& e : edges) ++s.group_members_begin[e.second + 1];
+  for (uint32_t g = 0; g < num_groups; ++g)
+    s.group_members_begin[g + 1] += s.group_members_begin[g];
+  s.group_members.resize(edges.size());
+  std::vector<uint32_t> next(s.group_members_begin.begin(),
+                             s.group_members_begin.end() - 1);
+  for (const auto& e : edges) s.group_members[next[e.second]++] = e.first;
 }
 
 bool Compiler::ChargeClosure(
@@ -194,7 +204,7 @@ bool Compiler::ChargeClosure(
 }
 
 void Compiler::ComputeGroupClosures() {
-  const Snapshot& s = *out_;
+  const SnapshotTables& s = *out_;
   const uint32_t num_principals = s.principals.size();
   const uint32_t num_groups = group_input_.size();
   auto parents_of = [&](uint32_t subject) {

@@ -9,8 +9,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "src/compiler/compiler_impl.h"
-#include "src/internal/names.h"
 #include "src/compiler/profile_compiler.h"
+#include "src/internal/names.h"
 
 namespace arbiter {
 namespace internal {
@@ -425,7 +425,7 @@ void Compiler::BuildResources() {
 }
 
 void Compiler::BuildIndexes() {
-  Snapshot& s = *out_;
+  SnapshotTables& s = *out_;
   // String tables first: the maps below hold views into them.
   size_t bytes = 0;
   for (uint32_t n = 0; n < s.nodes.size(); ++n) bytes += node_name_[n].size();
@@ -446,19 +446,14 @@ void Compiler::BuildIndexes() {
   s.id_index.reserve(s.nodes.size() + s.principals.size() +
                      group_input_.size());
   for (uint32_t n = 0; n < s.nodes.size(); ++n) {
-    s.id_index.emplace(
-        s.node_ids.Get(n),
-        Snapshot::ObjectRef{Snapshot::ObjectKind::kNode, n});
+    s.id_index.emplace(s.node_ids.Get(n), ObjectRef{ObjectKind::kNode, n});
   }
   for (uint32_t p = 0; p < s.principals.size(); ++p) {
-    s.id_index.emplace(
-        s.principal_ids.Get(p),
-        Snapshot::ObjectRef{Snapshot::ObjectKind::kPrincipal, p});
+    s.id_index.emplace(s.principal_ids.Get(p),
+                       ObjectRef{ObjectKind::kPrincipal, p});
   }
   for (uint32_t g = 0; g < s.group_ids.size(); ++g) {
-    s.id_index.emplace(
-        s.group_ids.Get(g),
-        Snapshot::ObjectRef{Snapshot::ObjectKind::kGroup, g});
+    s.id_index.emplace(s.group_ids.Get(g), ObjectRef{ObjectKind::kGroup, g});
   }
 
   for (uint32_t n = 0; n < s.nodes.size(); ++n) {
@@ -532,9 +527,8 @@ void Compiler::BuildIndexes() {
   s.org_email_index.reserve(s.principals.size());
   for (uint32_t p = 0; p < s.principals.size(); ++p) {
     absl::string_view email = s.principal_emails.Get(p);
-    const bool deleted =
-        s.principals[p].state == v1::PRINCIPAL_STATE_DELETED;
-    Snapshot::EmailEntry& e = s.email_index[email];
+    const bool deleted = s.principals[p].state == v1::PRINCIPAL_STATE_DELETED;
+    EmailEntry& e = s.email_index[email];
     if (deleted) {
       if (less_id(p, e.deleted)) e.deleted = p;
     } else {
@@ -606,13 +600,13 @@ bool Compiler::Run() {
 }
 
 std::unique_ptr<Snapshot> Compile(const v1::PolicySet& state,
-                                       const EngineOptions& options,
-                                       Diagnostics& diag) {
-  auto out = std::make_unique<Snapshot>();
-  out->options = options;
-  Compiler compiler(state, options, diag, out.get());
+                                  const EngineOptions& options,
+                                  Diagnostics& diag) {
+  SnapshotTables tables;
+  tables.options = options;
+  Compiler compiler(state, options, diag, &tables);
   if (!compiler.Run()) return nullptr;
-  return out;
+  return SnapshotTables::Seal(std::move(tables));
 }
 
 }  // namespace internal

@@ -18,8 +18,8 @@ namespace internal {
 // Returns the compiled state, or nullptr when `diag` holds problems. A
 // failed compile keeps nothing.
 std::unique_ptr<Snapshot> Compile(const v1::PolicySet& state,
-                                       const EngineOptions& options,
-                                       Diagnostics& diag);
+                                  const EngineOptions& options,
+                                  Diagnostics& diag);
 
 }  // namespace internal
 }  // namespace arbiter

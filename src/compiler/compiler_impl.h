@@ -49,7 +49,7 @@ struct FieldPath {
 class Compiler {
  public:
   Compiler(const v1::PolicySet& state, const EngineOptions& options,
-           Diagnostics& diag, Snapshot* out)
+           Diagnostics& diag, SnapshotTables* out)
       : st_(state), opt_(options), diag_(diag), out_(out) {}
 
   // Fills *out. Returns false when diag holds problems.
@@ -95,12 +95,9 @@ class Compiler {
   void BuildGroups();
   // Adds the memberships a subject with these direct parents gathers to
   // *work; false (and an error) once they exceed max_membership_closure.
-  bool ChargeClosure(const uint32_t* parents_begin,
-                     const uint32_t* parents_end,
+  bool ChargeClosure(const uint32_t* parents_begin, const uint32_t* parents_end,
                      const std::vector<std::vector<uint32_t>>& ancestors,
                      size_t* work);
-  // Snapshot::principal_expiring, after LayOutGrants.
-  void BuildExpiringIndex();
   void ComputeGroupClosures();
 
   // compile_grants.cc
@@ -110,10 +107,9 @@ class Compiler {
   std::pair<const GrantTmp*, const GrantTmp*> GrantsAt(uint32_t subject,
                                                        uint32_t scope) const;
   void CheckGrantInvariants();
+  // The grant slots, the group spans and every principal's layout
+  // (src/compiler/principal_layout.h).
   void LayOutGrants();
-  // Builds the principals' summary tags (PrincipalRec::tags) and
-  // Snapshot::summary_entries (LayOutGrants calls it last).
-  void SummarizeScopes();
 
   uint32_t SubjectOrg(uint32_t subject) const;
   // All groups containing the subject, transitively, ascending.
@@ -123,7 +119,7 @@ class Compiler {
   const v1::PolicySet& st_;
   const EngineOptions& opt_;
   Diagnostics& diag_;
-  Snapshot* out_;
+  SnapshotTables* out_;
 
   absl::flat_hash_map<absl::string_view, IdEntry> ids_;
   // PolicySet grant index -> its id is well formed (CollectIds), so that

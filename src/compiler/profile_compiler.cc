@@ -73,12 +73,76 @@ struct Origin {
   std::string path;  // "custom_roles[2]" or "profile.roles[5]"
 };
 
-// Fills the role masks Check uses when there are at most 64 roles (the
-// Anyscale profile has 18). Larger vocabularies use the per-grant path.
+// The masks of src/snapshot/role_masks.h for any number of roles (at most
+// 4096: the width is checked before).
+void BuildWideRoleMasks(
+    const v1::Profile& profile,
+    const absl::flat_hash_map<std::string, int>& role_by_name,
+    SnapshotTables* out) {
+  const size_t num_roles = out->roles.size();
+  WideRoleMasks& w = out->wide_masks;
+  w.mask_words = MaskWordsFor(num_roles);
+  const size_t words = w.mask_words;
+  auto set = [&](uint64_t* mask, size_t role) {
+    mask[role >> 6] |= uint64_t{1} << (role & 63);
+  };
+  w.snapshot.assign(4 * words, 0);
+  w.exempt.assign(num_roles * words, 0);
+  for (size_t r = 0; r < num_roles; ++r) {
+    const RoleRec& role = out->roles[r];
+    if (role.deny) set(&w.snapshot[0], r);
+    if (role.all_permissions) set(&w.snapshot[words], r);
+    if (role.private_project_role != kNoRole) set(&w.snapshot[2 * words], r);
+    if (role.public_project_role != kNoRole) set(&w.snapshot[3 * words], r);
+    for (const std::string& name : profile.roles(r).exempt_roles()) {
+      auto it = role_by_name.find(name);
+      if (it != role_by_name.end()) set(&w.exempt[r * words], it->second);
+    }
+  }
+  const size_t num_perms = out->permissions.size();
+  w.permission.assign(num_perms * WideRoleMasks::kPerPermission * words, 0);
+  w.member_has.assign(num_perms, 0);
+  for (uint32_t k = 0; k < num_perms; ++k) {
+    w.member_has[k] =
+        out->member_role != kNoRole && out->RoleHas(out->member_role, k);
+    uint64_t* m = &w.permission[k * WideRoleMasks::kPerPermission * words];
+    auto field = [&](WideRoleMasks::Field f) { return m + f * words; };
+    for (uint16_t r = 0; r < num_roles; ++r) {
+      const RoleRec& role = out->roles[r];
+      if (role.deny) {
+        if (out->RoleHas(r, k)) set(field(WideRoleMasks::kDeny), r);
+        if (role.cap_role != kNoRole && !out->RoleHas(role.cap_role, k)) {
+          set(field(WideRoleMasks::kCapBlocks), r);
+        }
+        continue;
+      }
+      if (out->RoleHas(r, k)) set(field(WideRoleMasks::kAllow), r);
+      if (out->RoleHasOwn(r, k)) set(field(WideRoleMasks::kOwn), r);
+      const uint16_t implied[2] = {role.private_project_role,
+                                   role.public_project_role};
+      for (int pub = 0; pub < 2; ++pub) {
+        if (implied[pub] == kNoRole) continue;
+        if (out->RoleHas(implied[pub], k)) {
+          set(field(pub ? WideRoleMasks::kImplied1 : WideRoleMasks::kImplied0),
+              r);
+        }
+        if (out->RoleHasOwn(implied[pub], k)) {
+          set(field(pub ? WideRoleMasks::kImpliedOwn1
+                        : WideRoleMasks::kImpliedOwn0),
+              r);
+        }
+      }
+    }
+  }
+}
+
+// Fills the uint64_t role masks Check uses when there are at most 64 roles
+// (the Anyscale profile has 16); the wide masks serve the others.
 void BuildRoleMasks(const v1::Profile& profile,
                     const absl::flat_hash_map<std::string, int>& role_by_name,
-                    Snapshot* out) {
+                    SnapshotTables* out) {
   const size_t num_roles = out->roles.size();
+  BuildWideRoleMasks(profile, role_by_name, out);
   out->mask_path = num_roles <= 64;
   if (!out->mask_path) return;
   out->exempt_roles.assign(num_roles, 0);
@@ -159,7 +223,7 @@ v1::Profile EffectiveBaseProfile(const EngineOptions& options) {
   return p;
 }
 
-uint16_t FindRole(const Snapshot& s, absl::string_view name) {
+uint16_t FindRole(const SnapshotTables& s, absl::string_view name) {
   for (size_t i = 0; i < s.roles.size(); ++i) {
     if (s.role_names.Get(i) == name) return static_cast<uint16_t>(i);
   }
@@ -167,7 +231,7 @@ uint16_t FindRole(const Snapshot& s, absl::string_view name) {
 }
 
 void CompileProfile(const v1::PolicySet& state, const EngineOptions& options,
-                    Diagnostics& diag, Snapshot* out) {
+                    Diagnostics& diag, SnapshotTables* out) {
   v1::Profile profile = EffectiveBaseProfile(options);
   const int base_permissions = profile.permissions_size();
   const int base_roles = profile.roles_size();
@@ -224,9 +288,13 @@ void CompileProfile(const v1::PolicySet& state, const EngineOptions& options,
   out->perm_words = std::max<size_t>(1, (num_perms + 63) / 64);
 
   // ---- Roles: names first, so roles may refer to each other ----
-  if (profile.roles_size() >= kNoRole) {
+  if (profile.roles_size() >= kNoRole ||
+      static_cast<size_t>(profile.roles_size()) > options.max_roles ||
+      MaskWordsFor(profile.roles_size()) == 0) {
     diag.Add("custom_roles",
-             absl::StrCat("too many roles (", profile.roles_size(), ")"));
+             absl::StrCat("too many roles (", profile.roles_size(),
+                          "; EngineOptions::max_roles is ", options.max_roles,
+                          ", at most 4096)"));
     return;
   }
   absl::flat_hash_map<std::string, int> role_by_name;

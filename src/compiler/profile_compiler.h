@@ -20,10 +20,10 @@ v1::Profile EffectiveBaseProfile(const EngineOptions& options);
 // Fills out->profile, permissions, permission_names, permission_index, roles,
 // role_names, role_perms, role_own, member_role. Problems go to `diag`.
 void CompileProfile(const v1::PolicySet& state, const EngineOptions& options,
-                    Diagnostics& diag, Snapshot* out);
+                    Diagnostics& diag, SnapshotTables* out);
 
 // Role lookup after CompileProfile; kNoRole if unknown.
-uint16_t FindRole(const Snapshot& s, absl::string_view name);
+uint16_t FindRole(const SnapshotTables& s, absl::string_view name);
 
 }  // namespace internal
 }  // namespace arbiter

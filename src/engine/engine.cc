@@ -1,26 +1,16 @@
 #include "arbiter/engine.h"
 
-#include <atomic>
 #include <utility>
 
 #include "src/compiler/compiler.h"
-#include "src/internal/diagnostics.h"
-#include "src/snapshot/snapshot.h"
 #include "src/eval/evaluator.h"
-#include "src/snapshot/lookup.h"
 #include "src/iam/iam_mappings.h"
+#include "src/internal/diagnostics.h"
+#include "src/snapshot/lookup.h"
+#include "src/snapshot/snapshot.h"
 
 namespace arbiter {
 namespace {
-
-// Distinguishes Engines so that a handle from one is never read by another.
-// Zero is reserved for default-constructed (invalid) handles.
-uint32_t NextTag() {
-  static std::atomic<uint32_t> next{1};
-  uint32_t tag = next.fetch_add(1, std::memory_order_relaxed);
-  if (tag == 0) tag = next.fetch_add(1, std::memory_order_relaxed);
-  return tag;
-}
 
 // Compiles the clouds' IAM mappings against the compiled snapshot and
 // attaches the index; false (with the problems in `diag`) if they do not
@@ -37,9 +27,9 @@ bool AttachIam(const v1::PolicySet& state, internal::Diagnostics& diag,
 
 }  // namespace
 
-Engine::Engine(std::unique_ptr<const internal::Snapshot> state,
+Engine::Engine(std::shared_ptr<const internal::Snapshot> state,
                uint64_t revision)
-    : state_(std::move(state)), revision_(revision), tag_(NextTag()) {}
+    : state_(std::move(state)), revision_(revision), tag_(state_->lineage) {}
 
 Engine::~Engine() = default;
 
@@ -50,7 +40,8 @@ absl::StatusOr<std::unique_ptr<const Engine>> Engine::Create(
       internal::Compile(state, options, diag);
   if (compiled == nullptr) return diag.ToStatus();
   if (!AttachIam(state, diag, compiled.get())) return diag.ToStatus();
-  compiled->warnings = diag.TakeWarnings();
+  compiled->warnings =
+      std::make_shared<const std::vector<absl::Status>>(diag.TakeWarnings());
   return std::unique_ptr<const Engine>(
       new Engine(std::move(compiled), state.revision()));
 }
@@ -67,7 +58,7 @@ std::vector<absl::Status> Engine::Validate(
 }
 
 const std::vector<absl::Status>& Engine::warnings() const {
-  return state_->warnings;
+  return *state_->warnings;
 }
 
 // Engine::Check(PrincipalRef, PermissionRef, ResourceRef, ...) is defined in
@@ -90,8 +81,8 @@ absl::optional<PrincipalRef> Engine::FindPrincipal(
   }
   uint32_t index;
   Reason failure;
-  if (!internal::ResolvePrincipal(*state_, principal, org_node,
-                                  internal::kNone, &index, &failure)) {
+  if (!internal::ResolvePrincipal(*state_, principal, org_node, internal::kNone,
+                                  &index, &failure)) {
     return absl::nullopt;
   }
   return PrincipalRef(index, tag_);
@@ -99,8 +90,8 @@ absl::optional<PrincipalRef> Engine::FindPrincipal(
 
 absl::optional<PermissionRef> Engine::FindPermission(
     absl::string_view name) const {
-  auto it = state_->permission_index.find(name);
-  if (it == state_->permission_index.end()) return absl::nullopt;
+  auto it = state_->permission_index->find(name);
+  if (it == state_->permission_index->end()) return absl::nullopt;
   return PermissionRef(it->second, tag_);
 }
 
@@ -140,16 +131,22 @@ IamExplanation Engine::ExplainIam(const WorkloadAttributes& workload) const {
   return state_->iam->Explain(*state_, workload, revision_);
 }
 
-const v1::Profile& Engine::profile() const { return state_->profile; }
+const v1::Profile& Engine::profile() const { return *state_->profile; }
 const EngineOptions& Engine::options() const { return state_->options; }
 size_t Engine::num_principals() const { return state_->principals.size(); }
 size_t Engine::num_resources() const { return state_->nodes.size(); }
-size_t Engine::num_grants() const { return state_->grants.size(); }
+size_t Engine::num_grants() const { return state_->num_grants; }
+size_t Engine::grant_slots() const { return state_->grants.size(); }
 
 GrantInfo Engine::grant(uint32_t index) const {
   const internal::Snapshot& s = *state_;
   GrantInfo info;
   if (index >= s.grants.size()) return info;
+  // A padding slot, or the old copy of a span a later delta relocated.
+  const uint32_t holder = s.grant_subjects[index];
+  if (holder == internal::kNone) return info;
+  const internal::GrantSpan span = s.SubjectSpan(holder);
+  if (index < span.begin || index >= span.end) return info;
   const internal::GrantRec& g = s.grants[index];
   info.id = s.GrantId(index);
   const uint32_t num_principals = s.principals.size();

@@ -4,33 +4,19 @@
 #include <cstddef>
 #include <limits>
 
-// ARBITER_PORTABLE_SCAN (CMake option of the same name) selects the portable
-// scan on x86 too, so that the sanitizer builds test the path other
-// architectures take.
-#if defined(__SSE2__) && !defined(ARBITER_PORTABLE_SCAN)
-#define ARBITER_SSE2_SCAN 1
-#include <emmintrin.h>
-#endif
-
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
 #include "absl/time/time.h"
 #include "arbiter/clock.h"
 #include "arbiter/engine.h"
 #include "arbiter/v1/principal.pb.h"
+#include "src/eval/decide.h"
+#include "src/eval/path_scan.h"
 #include "src/internal/time_util.h"
 
 namespace arbiter {
 namespace internal {
 namespace {
-
-// The scan helpers below run for every subject span of every Check; GCC
-// otherwise keeps the span visitor out of line (it has three call sites).
-#if defined(__GNUC__)
-#define ARBITER_ALWAYS_INLINE __attribute__((always_inline))
-#else
-#define ARBITER_ALWAYS_INLINE
-#endif
 
 // Subjects with few grants are scanned linearly (one or two cache lines);
 // larger ones are binary-searched per scope, so a principal holding a
@@ -70,25 +56,8 @@ class LazyNow {
   bool have_ = false;
 };
 
-// What steps 2-10 decide, before it becomes a Decision (ToDecision): 16
-// bytes, returned in two registers, so that the Decision is written once, in
-// place, instead of being assembled field by field in a temporary and copied
-// whole (a store-forwarding stall on every Check). The deciding grant's id
-// is id_length bytes at id_offset in grant_ids, or (kLongGrantId) read from
-// the id table.
-struct Verdict {
-  Reason reason = Reason::kInternalError;
-  GrantSource source = GrantSource::kNone;
-  uint16_t id_length = 0;
-  uint32_t grant = Decision::kNoGrant;
-  uint32_t id_offset = 0;
-  uint32_t unused = 0;
-};
-static_assert(sizeof(Verdict) == 16, "Verdict is returned in registers");
-
 // The grants of `span` at `scope` (a span is sorted by scope).
-inline GrantSpan ScopeSpan(const Snapshot& s, GrantSpan span,
-                           uint32_t scope) {
+inline GrantSpan ScopeSpan(const Snapshot& s, GrantSpan span, uint32_t scope) {
   const GrantRec* first = s.grants.data() + span.begin;
   const GrantRec* last = s.grants.data() + span.end;
   const GrantRec* lo = std::lower_bound(
@@ -98,34 +67,6 @@ inline GrantSpan ScopeSpan(const Snapshot& s, GrantSpan span,
   while (hi != last && hi->scope == scope) ++hi;
   return {static_cast<uint32_t>(lo - s.grants.data()),
           static_cast<uint32_t>(hi - s.grants.data())};
-}
-
-// Bit j set where scopes[j] is a, b or c, for j < n <= kLinearScanLimit.
-// Reads whole groups of four (the scope arrays are padded, see
-// kScopePadding) and masks off the tail.
-ARBITER_ALWAYS_INLINE inline uint32_t ScopeMatches(const uint32_t* scopes,
-                                                   uint32_t n, uint32_t a,
-                                                   uint32_t b, uint32_t c) {
-  uint32_t bits = 0;
-#if defined(ARBITER_SSE2_SCAN)
-  const __m128i va = _mm_set1_epi32(static_cast<int>(a));
-  const __m128i vb = _mm_set1_epi32(static_cast<int>(b));
-  const __m128i vc = _mm_set1_epi32(static_cast<int>(c));
-  for (uint32_t j = 0; j < n; j += 4) {
-    const __m128i v =
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(scopes + j));
-    const __m128i eq = _mm_or_si128(
-        _mm_or_si128(_mm_cmpeq_epi32(v, va), _mm_cmpeq_epi32(v, vb)),
-        _mm_cmpeq_epi32(v, vc));
-    bits |= static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(eq))) << j;
-  }
-#else
-  for (uint32_t j = 0; j < n; ++j) {
-    const uint32_t v = scopes[j];
-    bits |= static_cast<uint32_t>((v == a) | (v == b) | (v == c)) << j;
-  }
-#endif
-  return bits & ((uint32_t{1} << n) - 1);  // n <= 16: no overflow
 }
 
 // The scopes a grant must have to apply to a request: path[0..top], and
@@ -170,42 +111,14 @@ ARBITER_ALWAYS_INLINE inline void ForEachPathGrant(const Snapshot& s,
 // Visits the path grants of the principal, then of each of its groups, in
 // subject order.
 template <typename Visit>
-ARBITER_ALWAYS_INLINE inline void ForEachSubjectPathGrant(
-    const Snapshot& s, const PrincipalRec& p, const PathScopes& on,
-    Visit&& visit) {
+ARBITER_ALWAYS_INLINE inline void ForEachSubjectPathGrant(const Snapshot& s,
+                                                          const PrincipalRec& p,
+                                                          const PathScopes& on,
+                                                          Visit&& visit) {
   ForEachPathGrant(s, p.grants, on, visit);
   for (uint32_t g = p.groups_begin; g < p.groups_end; ++g) {
     ForEachPathGrant(s, s.principal_groups[g], on, visit);
   }
-}
-
-// Whether resource r (`node`) is a workload that principal p created. Read
-// only when an own-workload permission could decide.
-inline bool IsCreator(const Snapshot& s, uint32_t p, uint32_t r,
-                      const Node& node) {
-  return node.kind == NodeKind::kWorkload && s.node_creator[r] == p;
-}
-
-// The most specific level (project, cloud, org) whose roles meet `mask`.
-inline int MostSpecificLevel(const uint64_t (&at)[3], uint64_t mask) {
-  if (at[kProjectLevel] & mask) return kProjectLevel;
-  if (at[kCloudLevel] & mask) return kCloudLevel;
-  if (at[kOrgLevel] & mask) return kOrgLevel;
-  return -1;
-}
-
-// The least of per-level candidates: project, then cloud, then org.
-inline uint32_t MostSpecific(const uint32_t (&by_level)[3]) {
-  if (by_level[kProjectLevel] != kNone) return by_level[kProjectLevel];
-  if (by_level[kCloudLevel] != kNone) return by_level[kCloudLevel];
-  return by_level[kOrgLevel];
-}
-
-// A verdict with no grant.
-inline Verdict MakeVerdict(Reason reason) {
-  Verdict v;
-  v.reason = reason;
-  return v;
 }
 
 Verdict WithGrant(const Snapshot& s, Reason reason, uint32_t grant) {
@@ -224,107 +137,43 @@ Verdict WithGrant(const Snapshot& s, Reason reason, uint32_t grant) {
 
 }  // namespace
 
-std::pair<uint32_t, uint32_t> GrantRange(const Snapshot& s,
-                                         uint32_t subject, uint32_t scope) {
-  const GrantSpan r = ScopeSpan(s,
-                                GrantSpan{s.subject_grants_begin[subject],
-                                          s.subject_grants_begin[subject + 1]},
-                                scope);
+std::pair<uint32_t, uint32_t> GrantRange(const Snapshot& s, uint32_t subject,
+                                         uint32_t scope) {
+  const GrantSpan r = ScopeSpan(s, s.SubjectSpan(subject), scope);
   return {r.begin, r.end};
 }
 
 namespace {
 
-// Steps 7-10 on role masks. at[level] holds the roles of the principal's
-// live grants at path[level] (its own and its groups'); decide(reason,
-// level, mask) returns the decision for `reason` whose grant is the least
-// such grant at `level` with a role in `mask`, and is called only when
-// at[level] & mask is not 0. EvaluateMasks and EvaluateSummary decide here;
-// EvaluateGeneric is the same procedure grant by grant (the differential
-// tests hold all three to the reference).
-template <typename Decide>
-ARBITER_ALWAYS_INLINE inline Verdict DecideOnMasks(
-    const Snapshot& s, uint32_t p, uint32_t k, uint32_t r,
-    const Node& node, int top, const uint64_t (&at)[3], Decide&& decide) {
-  const PermissionMasks& m = s.permission_masks[k];
-  const uint64_t all = at[0] | at[1] | at[2];
-  const uint64_t held = all & ~s.deny_roles;
-  uint64_t applicable = all & s.deny_roles;
-  for (uint64_t d = applicable; d != 0; d &= d - 1) {
-    const int role = __builtin_ctzll(d);
-    if (s.exempt_roles[role] & held) applicable &= ~(uint64_t{1} << role);
-  }
-
-  // The candidate: a reason, and the level and role mask of its deciding
-  // grant (level -1: no grant).
-  Reason reason;
-  int level = -1;
-  uint64_t mask = 0;
-  if (at[kOrgLevel] & s.bypass_roles) {
-    reason = Reason::kOrgOwner, level = kOrgLevel, mask = s.bypass_roles;
-  } else if (top == kOrgLevel) {
-    if (at[kOrgLevel] & m.allow) {
-      reason = Reason::kGrant, level = kOrgLevel, mask = m.allow;
-    } else if (m.member_has) {
-      reason = Reason::kOrgMember;
-    } else {
-      return MakeVerdict(s.has_all_permissions_role
-                             ? Reason::kNeedsOrgOwner
-                             : Reason::kInsufficientRole);
-    }
-  } else if ((at[kCloudLevel] & ~s.deny_roles) == 0) {
-    return MakeVerdict(Reason::kNoCloudGrant);
-  } else if ((level = MostSpecificLevel(at, m.allow)) >= 0) {
-    reason = Reason::kGrant, mask = m.allow;
-  } else {
-    const bool project_anchor = top == kProjectLevel;
-    const int pub = (node.project_flags & kPublic) ? 1 : 0;
-    const uint64_t implied = project_anchor ? m.implied[pub] : 0;
-    const uint64_t implied_own = project_anchor ? m.implied_own[pub] : 0;
-    const uint64_t caps = project_anchor ? applicable & m.cap_blocks : 0;
-    const uint64_t own_at_cloud = m.own | (caps == 0 ? implied_own : 0);
-    if ((at[kCloudLevel] & implied) && caps == 0) {
-      reason = pub ? Reason::kPublicProject : Reason::kCloudRoleInheritance;
-      level = kCloudLevel, mask = implied;
-    } else if ((at[kProjectLevel] & m.own) && IsCreator(s, p, r, node)) {
-      reason = Reason::kOwnWorkload, level = kProjectLevel, mask = m.own;
-    } else if ((at[kCloudLevel] & own_at_cloud) && IsCreator(s, p, r, node)) {
-      reason = Reason::kOwnWorkload, level = kCloudLevel, mask = own_at_cloud;
-    } else if ((at[kOrgLevel] & m.own) && IsCreator(s, p, r, node)) {
-      reason = Reason::kOwnWorkload, level = kOrgLevel, mask = m.own;
-    } else if (m.member_has) {
-      reason = Reason::kOrgMember;
-    } else if (caps != 0 && (at[kCloudLevel] & (implied | implied_own))) {
-      return decide(Reason::kDenyRole, MostSpecificLevel(at, caps), caps);
-    } else if (project_anchor && (at[kProjectLevel] & ~s.deny_roles) == 0 &&
-               (at[kCloudLevel] & s.implying_roles[pub]) == 0) {
-      return MakeVerdict(Reason::kNoProjectGrant);
-    } else if ((held & m.own) || (at[kCloudLevel] & implied_own)) {
-      return MakeVerdict(Reason::kNotWorkloadCreator);
-    } else {
-      return MakeVerdict(Reason::kInsufficientRole);
-    }
-  }
-
-  // Step 10: deny roles subtract.
-  if (const uint64_t deny = applicable & m.deny; deny != 0) {
-    level = MostSpecificLevel(at, deny);
-    reason = Reason::kDenyRole, mask = deny;
-  }
-  if (level < 0) return MakeVerdict(reason);
-  return decide(reason, level, mask);
+// The request's own facts the core needs (DecideRequest).
+inline DecideRequest MakeRequest(const Snapshot& s, uint32_t p, uint32_t r,
+                                 const Node& node, int top) {
+  DecideRequest q;
+  q.top = top;
+  q.public_project = (node.project_flags & kPublic) != 0;
+  q.s = &s;
+  q.principal = p;
+  q.resource = r;
+  q.node = &node;
+  return q;
 }
 
-// The role-mask scan: one pass ORs the roles of the live grants on the path
-// into one mask per level, remembering the first grant of each role.
-Verdict EvaluateMasks(const Snapshot& s, uint32_t p, uint32_t k,
-                      uint32_t r, const Node& node, int top, LazyNow& now) {
-  const PrincipalRec& principal = s.principals[p];
+// The scan on uint64_t masks (at most 64 roles): one pass ORs the roles of
+// the live grants on the path into one mask per level, remembering the first
+// grant of each role at each level and when it was seen. Grants are visited
+// in (subject rank, grant id) order at each scope, so the first seen is the
+// least.
+template <typename Trace>
+Verdict EvaluateMasks(const Snapshot& s, uint32_t p, uint32_t k, uint32_t r,
+                      const Node& node, int top, LazyNow& now, Trace&& trace) {
+  const PrincipalRec& principal = s.Principal(p);
   uint64_t at[3] = {0, 0, 0};
-  // first[level][role]: the first live grant of `role` seen at `level`, which
-  // is the least one (the visiting order is subject rank, then grant id).
-  // Only entries whose bit is set in at[level] are written or read.
+  // first[level][role], seen[level][role]: the first live grant of `role`
+  // at `level` and its position in the visiting order. Only entries whose
+  // bit is set in at[level] are written or read.
   uint32_t first[3][64];
+  uint32_t seen[3][64];
+  uint32_t order = 0;
   for (uint32_t g = principal.groups_begin; g < principal.groups_end; ++g) {
     __builtin_prefetch(s.grant_scopes.data() + s.principal_groups[g].begin);
   }
@@ -335,72 +184,78 @@ Verdict EvaluateMasks(const Snapshot& s, uint32_t p, uint32_t k,
                             if ((at[level] & bit) == 0 && now.Live(s, i)) {
                               at[level] |= bit;
                               first[level][g.role] = i;
+                              seen[level][g.role] = order;
                             }
+                            ++order;
                           });
-  // Grant indices follow the least-first order within a level.
   auto decide = [&](Reason reason, int level, uint64_t mask) {
-    uint32_t least = kNone;
-    for (uint64_t m = at[level] & mask; m != 0; m &= m - 1) {
-      least = std::min(least, first[level][__builtin_ctzll(m)]);
-    }
+    uint32_t least = kNone, when = kNone;
+    ForEachRole(at[level] & mask, [&](uint32_t role) {
+      if (seen[level][role] < when) {
+        when = seen[level][role];
+        least = first[level][role];
+      }
+    });
     return WithGrant(s, reason, least);
   };
-  return DecideOnMasks(s, p, k, r, node, top, at, decide);
+  return DecideOnMasks(NarrowMasks(s, k), MakeRequest(s, p, r, node, top), at,
+                       decide, trace);
 }
 
-// The least grant of principal `p` (or of its groups) at `scope` whose role
-// is in `mask`, kNone if none. Grant indices follow (subject rank, grant id)
-// at one scope, so the least index is the least grant.
-uint32_t LeastGrantAt(const Snapshot& s, const PrincipalRec& p,
-                      uint32_t scope, uint64_t mask) {
-  uint32_t best = kNone;
+// The first grant of principal `p` (or of its groups) at `scope`, in
+// (subject rank, grant id) order, whose role `accept`s; kNone if none.
+template <typename Accept>
+uint32_t LeastGrantAt(const Snapshot& s, const PrincipalRec& p, uint32_t scope,
+                      Accept&& accept) {
   auto visit = [&](GrantSpan span) {
     const GrantSpan r = ScopeSpan(s, span, scope);
     for (uint32_t i = r.begin; i < r.end; ++i) {
-      if ((mask >> s.grants[i].role) & 1) {
-        best = std::min(best, i);
-        return;  // ranges are in index order
-      }
+      if (accept(i)) return i;
     }
+    return kNone;
   };
-  visit(p.grants);
-  for (uint32_t g = p.groups_begin; g < p.groups_end; ++g) {
-    visit(s.principal_groups[g]);
+  uint32_t found = visit(p.grants);
+  for (uint32_t g = p.groups_begin; g < p.groups_end && found == kNone; ++g) {
+    found = visit(s.principal_groups[g]);
   }
-  return best;
+  return found;
 }
 
-// For each of the three keys, bit j set where tags[j] is the key, for
-// j < n <= kMaxSummaryScopes. Compares all kMaxSummaryScopes tags (kNoTag
-// past n; a branch on n costs more) and masks off the tail.
-ARBITER_ALWAYS_INLINE inline void MatchSummary(const uint16_t* tags, uint32_t n,
-                                               const uint16_t (&key)[3],
-                                               uint32_t (&bits)[3]) {
-  bits[0] = bits[1] = bits[2] = 0;
-#if defined(ARBITER_SSE2_SCAN)
-  static_assert(kMaxSummaryScopes == 16, "two 16-byte loads of 16-bit tags");
-  static_assert(offsetof(PrincipalRec, tags) % 16 == 0, "aligned loads");
-  const __m128i* v = reinterpret_cast<const __m128i*>(tags);
-  const __m128i v0 = _mm_load_si128(v), v1 = _mm_load_si128(v + 1);
-  // Sixteen 16-bit compares narrowed to bytes (a saturating pack keeps 0
-  // and -1), then one movemask.
-  for (int l = 0; l < 3; ++l) {
-    const __m128i kl = _mm_set1_epi16(static_cast<short>(key[l]));
-    bits[l] = static_cast<uint32_t>(_mm_movemask_epi8(
-        _mm_packs_epi16(_mm_cmpeq_epi16(v0, kl), _mm_cmpeq_epi16(v1, kl))));
-  }
-#else
-  for (uint32_t j = 0; j < n; ++j) {
-    for (int l = 0; l < 3; ++l) {
-      bits[l] |= static_cast<uint32_t>(tags[j] == key[l]) << j;
-    }
-  }
-#endif
-  // kNone keys (levels above the permission's) match the unused tags.
-  const uint32_t tail = (uint32_t{1} << n) - 1;  // n <= 16: no overflow
-  bits[0] &= tail;
-  bits[1] &= tail;
-  bits[2] &= tail;
+// The scan on RoleMask<W>, for any number of roles: gathers the masks, then
+// finds the deciding grant with a second, short search at its level.
+template <int W, typename Trace>
+Verdict EvaluateWide(const Snapshot& s, uint32_t p, uint32_t k, uint32_t r,
+                     const Node& node, int top, LazyNow& now, Trace&& trace) {
+  const PrincipalRec& principal = s.Principal(p);
+  RoleMask<W> at[3];
+  ForEachSubjectPathGrant(s, principal, MakePathScopes(node.path, top),
+                          [&](uint32_t i, int level) {
+                            const uint16_t role = s.grants[i].role;
+                            if (!Has(at[level], role) && now.Live(s, i)) {
+                              Set(&at[level], role);
+                            }
+                          });
+  auto decide = [&](Reason reason, int level, const RoleMask<W>& mask) {
+    const uint32_t least =
+        LeastGrantAt(s, principal, node.path[level], [&](uint32_t i) {
+          return Has(mask, s.grants[i].role) && now.Live(s, i);
+        });
+    return WithGrant(s, reason, least);
+  };
+  return DecideOnMasks(WideMasks<W>(s, k), MakeRequest(s, p, r, node, top), at,
+                       decide, trace);
+}
+
+// EvaluateWide at the snapshot's own width, or at least `min_words`.
+template <typename Trace>
+Verdict EvaluateWideAny(const Snapshot& s, uint32_t p, uint32_t k, uint32_t r,
+                        const Node& node, int top, LazyNow& now,
+                        size_t min_words, Trace&& trace) {
+  const size_t words = std::max(s.wide_masks->mask_words, min_words);
+  if (words <= 1) return EvaluateWide<1>(s, p, k, r, node, top, now, trace);
+  if (words <= 4) return EvaluateWide<4>(s, p, k, r, node, top, now, trace);
+  if (words <= 16) return EvaluateWide<16>(s, p, k, r, node, top, now, trace);
+  return EvaluateWide<64>(s, p, k, r, node, top, now, trace);
 }
 
 // Decision::valid_until for principal p on the path of `node` up to level
@@ -416,21 +271,21 @@ ABSL_ATTRIBUTE_NOINLINE int64_t ValidUntil(const Snapshot& s, uint32_t p,
                                            const Node& node, int top,
                                            LazyNow& now) {
   int64_t first = kNever;
-  if (!s.principal_expiring_begin.empty()) {
-    const auto* b = s.principal_expiring.data() + s.principal_expiring_begin[p];
-    const auto* e =
-        s.principal_expiring.data() + s.principal_expiring_begin[p + 1];
+  if (!s.principal_expiring_spans.empty()) {
+    const GrantSpan pairs = s.ExpiringSpan(p);
+    const ScopeExpiry* b = s.principal_expiring.data() + pairs.begin;
+    const ScopeExpiry* e = s.principal_expiring.data() + pairs.end;
     for (int level = 0; level <= top; ++level) {
       const uint32_t scope = node.path[level];
       if (scope == kNone) continue;
-      const auto* lo = std::lower_bound(
-          b, e, std::make_pair(scope, std::numeric_limits<int64_t>::min()));
-      if (lo == e || lo->first != scope) continue;
+      const ScopeExpiry* lo = std::lower_bound(
+          b, e, ScopeExpiry{scope, std::numeric_limits<int64_t>::min()});
+      if (lo == e || lo->scope != scope) continue;
       // The scope's expiries, ascending: the first one after now.
-      const auto* hi =
-          std::upper_bound(lo, e, std::make_pair(scope, now.Now()));
-      if (hi != e && hi->first == scope && hi->second < first) {
-        first = hi->second;
+      const ScopeExpiry* hi =
+          std::upper_bound(lo, e, ScopeExpiry{scope, now.Now()});
+      if (hi != e && hi->scope == scope && hi->expires < first) {
+        first = hi->expires;
       }
     }
   } else {
@@ -447,7 +302,7 @@ ABSL_ATTRIBUTE_NOINLINE int64_t ValidUntil(const Snapshot& s, uint32_t p,
         }
       }
     };
-    const PrincipalRec& rec = s.principals[p];
+    const PrincipalRec& rec = s.Principal(p);
     scan(rec.grants);
     for (uint32_t i = rec.groups_begin; i < rec.groups_end; ++i) {
       scan(s.principal_groups[i]);
@@ -459,10 +314,10 @@ ABSL_ATTRIBUTE_NOINLINE int64_t ValidUntil(const Snapshot& s, uint32_t p,
 // Steps 7-10 from the principal's scope summary, setting *until to
 // Decision::valid_until (in Unix nanoseconds) when a grant on the path
 // expires. Falls back to the scan where one has expired.
-Verdict EvaluateSummary(const Snapshot& s, uint32_t p, uint32_t k,
-                        uint32_t r, const Node& node, int top, LazyNow& now,
+Verdict EvaluateSummary(const Snapshot& s, uint32_t p, uint32_t k, uint32_t r,
+                        const Node& node, int top, LazyNow& now,
                         int64_t* until) {
-  const PrincipalRec& principal = s.principals[p];
+  const PrincipalRec& principal = s.Principal(p);
   const uint32_t key[3] = {node.path[0], top >= 1 ? node.path[1] : kNone,
                            top >= 2 ? node.path[2] : kNone};
   const uint16_t tag[3] = {ScopeTag(key[0]), ScopeTag(key[1]),
@@ -508,7 +363,7 @@ Verdict EvaluateSummary(const Snapshot& s, uint32_t p, uint32_t k,
           static_cast<uint32_t>(entry[l] - s.summary_entries.data()));
       if (!now.Before(e)) {
         *until = ValidUntil(s, p, node, top, now);
-        return EvaluateMasks(s, p, k, r, node, top, now);
+        return EvaluateMasks(s, p, k, r, node, top, now, NoTrace());
       }
       first = std::min(first, e);
     }
@@ -516,7 +371,12 @@ Verdict EvaluateSummary(const Snapshot& s, uint32_t p, uint32_t k,
   auto decide = [&](Reason reason, int level, uint64_t mask) {
     const ScopeEntry& e = *entry[level];
     if ((e.roles & ~mask) != 0) {
-      return WithGrant(s, reason, LeastGrantAt(s, principal, key[level], mask));
+      // No expired grant is on the path here: the first holder of a role
+      // of `mask` decides.
+      return WithGrant(s, reason,
+                       LeastGrantAt(s, principal, key[level], [&](uint32_t i) {
+                         return Has(mask, s.grants[i].role);
+                       }));
     }
     if (e.id_length == kLongEntryId) {
       return WithGrant(s, reason, e.least);
@@ -532,132 +392,39 @@ Verdict EvaluateSummary(const Snapshot& s, uint32_t p, uint32_t k,
     return v;
   };
   *until = first;
-  return DecideOnMasks(s, p, k, r, node, top, at, decide);
+  return DecideOnMasks(NarrowMasks(s, k), MakeRequest(s, p, r, node, top), at,
+                       decide, NoTrace());
 }
 
-Verdict EvaluateGeneric(const Snapshot& s, uint32_t p, uint32_t k,
-                        uint32_t r, const Node& node, int top, LazyNow& now) {
-  const PrincipalRec& principal = s.principals[p];
-  const uint32_t* path = node.path;
-  const bool project_anchor = top == kProjectLevel;
-  const bool is_public = (node.project_flags & kPublic) != 0;
-
-  // Gather: one pass over the relevant grants of P and of its groups, in
-  // subject order. The first grant seen per level is the least by
-  // (subject rank, grant id) at that level.
-  uint32_t owner = kNone;
-  uint32_t allow[3] = {kNone, kNone, kNone};
-  uint32_t own[3] = {kNone, kNone, kNone};
-  uint32_t implied = kNone;      // implied role lists k in permissions
-  uint32_t implied_own = kNone;  // implied role lists k as own-workload
-  bool cloud_member = false, project_member = false, implied_any = false;
-  bool own_any = false, saw_deny = false;
-  uint64_t held = 0;  // exempt bits of held roles
-
-  auto gather = [&](uint32_t i, int level) {
-    const GrantRec& g = s.grants[i];
-    const RoleRec& role = s.roles[g.role];
-    if (role.deny) {
-      saw_deny = true;
-      return;
-    }
-    if (!now.Live(s, i)) return;
-    held |= role.exempt_bit;
-    if (level == kOrgLevel && role.all_permissions && owner == kNone) owner = i;
-    if (level == kCloudLevel) cloud_member = true;
-    if (level == kProjectLevel) project_member = true;
-    if (allow[level] == kNone && s.RoleHas(g.role, k)) allow[level] = i;
-    if (s.RoleHasOwn(g.role, k)) {
-      own_any = true;
-      if (own[level] == kNone) own[level] = i;
-    }
-    if (level == kCloudLevel && project_anchor) {
-      const uint16_t ir =
-          is_public ? role.public_project_role : role.private_project_role;
-      if (ir != kNoRole) {
-        implied_any = true;
-        if (implied == kNone && s.RoleHas(ir, k)) implied = i;
-        if (implied_own == kNone && s.RoleHasOwn(ir, k)) implied_own = i;
-      }
-    }
-  };
-  const PathScopes on = MakePathScopes(path, top);
-  ForEachSubjectPathGrant(s, principal, on, gather);
-
-  // Step 10's applicable deny grants, needed for caps and subtraction. Only
-  // computed when a deny grant is on the path.
-  uint32_t deny[3] = {kNone, kNone, kNone};
-  uint32_t cap[3] = {kNone, kNone, kNone};
-  if (saw_deny) {
-    auto deny_pass = [&](uint32_t i, int level) {
-      const GrantRec& g = s.grants[i];
-      const RoleRec& role = s.roles[g.role];
-      if (!role.deny || !now.Live(s, i) || (role.exempt_mask & held) != 0)
-        return;
-      if (deny[level] == kNone && s.RoleHas(g.role, k)) deny[level] = i;
-      if (project_anchor && role.cap_role != kNoRole && cap[level] == kNone &&
-          !s.RoleHas(role.cap_role, k)) {
-        cap[level] = i;
-      }
-    };
-    ForEachSubjectPathGrant(s, principal, on, deny_pass);
+// Steps 2-6, identity and request shape: a denial, or kInternalError to go
+// on to steps 7-10 (which never yield kInternalError for a valid request).
+ARBITER_ALWAYS_INLINE inline Reason CheckShape(const Snapshot& s,
+                                               const PrincipalRec& principal,
+                                               const Node& node,
+                                               const PermissionRec& perm,
+                                               const RequestContext& context) {
+  if (principal.org != node.path[kOrgLevel]) return Reason::kCrossOrg;
+  if (principal.state == v1::PRINCIPAL_STATE_DELETED) {
+    return Reason::kPrincipalDeleted;
   }
-  const bool member_has =
-      s.member_role != kNoRole && s.RoleHas(s.member_role, k);
-
-  // Steps 7-9: the allow candidate, or a denial.
-  Verdict candidate;
-  if (owner != kNone) {
-    candidate = WithGrant(s, Reason::kOrgOwner, owner);
-  } else if (top == kOrgLevel) {
-    if (allow[kOrgLevel] != kNone) {
-      candidate = WithGrant(s, Reason::kGrant, allow[kOrgLevel]);
-    } else if (member_has) {
-      candidate = MakeVerdict(Reason::kOrgMember);
-    } else {
-      return MakeVerdict(s.has_all_permissions_role
-                             ? Reason::kNeedsOrgOwner
-                             : Reason::kInsufficientRole);
-    }
-  } else {
-    if (!cloud_member) return MakeVerdict(Reason::kNoCloudGrant);
-    const uint32_t explicit_grant = MostSpecific(allow);
-    const uint32_t cap_grant = MostSpecific(cap);
-    // Own-workload grants at the cloud level: the cloud role's own list, or
-    // its implied project role's while uncapped. Grant indices follow the
-    // (subject rank, grant id) order within a level, so the least index is
-    // the least grant.
-    if (cap_grant == kNone)
-      own[kCloudLevel] = std::min(own[kCloudLevel], implied_own);
-    const uint32_t own_grant = MostSpecific(own);
-    if (explicit_grant != kNone) {
-      candidate = WithGrant(s, Reason::kGrant, explicit_grant);
-    } else if (implied != kNone && cap_grant == kNone) {
-      candidate = WithGrant(
-          s, is_public ? Reason::kPublicProject : Reason::kCloudRoleInheritance,
-          implied);
-    } else if (own_grant != kNone && IsCreator(s, p, r, node)) {
-      candidate = WithGrant(s, Reason::kOwnWorkload, own_grant);
-    } else if (member_has) {
-      candidate = MakeVerdict(Reason::kOrgMember);
-    } else if (cap_grant != kNone &&
-               (implied != kNone || implied_own != kNone)) {
-      return WithGrant(s, Reason::kDenyRole, cap_grant);
-    } else if (project_anchor && !project_member && !implied_any) {
-      return MakeVerdict(Reason::kNoProjectGrant);
-    } else if (own_any || implied_own != kNone) {
-      return MakeVerdict(Reason::kNotWorkloadCreator);
-    } else {
-      return MakeVerdict(Reason::kInsufficientRole);
-    }
+  if (principal.state == v1::PRINCIPAL_STATE_INVITED) {
+    return Reason::kPrincipalInvited;
   }
-
-  // Step 10: deny roles subtract.
-  const uint32_t deny_grant = MostSpecific(deny);
-  if (deny_grant != kNone) {
-    return WithGrant(s, Reason::kDenyRole, deny_grant);
+  if (principal.kind == v1::PRINCIPAL_KIND_SERVICE_ACCOUNT &&
+      context.channel == Channel::kConsole) {
+    return Reason::kServiceAccountConsole;
   }
-  return candidate;
+  const int top = perm.level;
+  if (node.path[top] == kNone) return Reason::kPermissionNotApplicable;
+  if (top == kProjectLevel && perm.forbidden_on_default_project &&
+      (node.project_flags & kDefaultProject)) {
+    return Reason::kProtectedResource;
+  }
+  return Reason::kInternalError;
+}
+
+inline const Clock* ClockOf(const Snapshot& s) {
+  return s.options.clock ? s.options.clock.get() : &Clock::System();
 }
 
 // Steps 2-10, setting *until to Decision::valid_until (Unix nanoseconds)
@@ -665,7 +432,7 @@ Verdict EvaluateGeneric(const Snapshot& s, uint32_t p, uint32_t k,
 ARBITER_ALWAYS_INLINE inline Verdict EvaluateVerdict(
     const Snapshot& s, uint32_t p, uint32_t k, uint32_t r,
     const RequestContext& context, EvaluationPath evaluation, int64_t* until) {
-  const PrincipalRec& principal = s.principals[p];
+  const PrincipalRec& principal = s.Principal(p);
   const Node& node = s.nodes[r];
   const PermissionRec& perm = s.permissions[k];
   // Start the loads of steps 7-10 while steps 2-6 run: the principal's
@@ -683,39 +450,21 @@ ARBITER_ALWAYS_INLINE inline Verdict EvaluateVerdict(
     }
   }
 
-  // Steps 2-6: identity and request shape.
-  if (principal.org != node.path[kOrgLevel]) {
-    return MakeVerdict(Reason::kCrossOrg);
-  }
-  if (principal.state == v1::PRINCIPAL_STATE_DELETED) {
-    return MakeVerdict(Reason::kPrincipalDeleted);
-  }
-  if (principal.state == v1::PRINCIPAL_STATE_INVITED) {
-    return MakeVerdict(Reason::kPrincipalInvited);
-  }
-  if (principal.kind == v1::PRINCIPAL_KIND_SERVICE_ACCOUNT &&
-      context.channel == Channel::kConsole) {
-    return MakeVerdict(Reason::kServiceAccountConsole);
-  }
-  const int top = perm.level;
-  if (node.path[top] == kNone) {
-    return MakeVerdict(Reason::kPermissionNotApplicable);
-  }
-  if (top == kProjectLevel && perm.forbidden_on_default_project &&
-      (node.project_flags & kDefaultProject)) {
-    return MakeVerdict(Reason::kProtectedResource);
-  }
+  const Reason shape = CheckShape(s, principal, node, perm, context);
+  if (shape != Reason::kInternalError) return MakeVerdict(shape);
 
   // Steps 7-10.
-  const Clock* clock =
-      s.options.clock ? s.options.clock.get() : &Clock::System();
-  LazyNow now(context, clock);
+  const int top = perm.level;
+  LazyNow now(context, ClockOf(s));
   // Summaries exist only with role masks (mask_path). EvaluateSummary sets
   // *until itself, from the entries it reads.
   if (summary) return EvaluateSummary(s, p, k, r, node, top, now, until);
-  const Verdict v = (s.mask_path && evaluation != EvaluationPath::kGeneric)
-                        ? EvaluateMasks(s, p, k, r, node, top, now)
-                        : EvaluateGeneric(s, p, k, r, node, top, now);
+  const Verdict v =
+      (s.mask_path && evaluation != EvaluationPath::kWide)
+          ? EvaluateMasks(s, p, k, r, node, top, now, NoTrace())
+          : EvaluateWideAny(s, p, k, r, node, top, now,
+                            evaluation == EvaluationPath::kWide ? 4 : 1,
+                            NoTrace());
   if (ABSL_PREDICT_FALSE(principal.flags & kPrincipalHasExpiring)) {
     *until = ValidUntil(s, p, node, top, now);
   }
@@ -763,10 +512,33 @@ Decision Evaluate(const Snapshot& s, uint32_t p, uint32_t k, uint32_t r,
   return EvaluateInline(s, p, k, r, context, revision, evaluation);
 }
 
+Decision EvaluateTraced(const Snapshot& s, uint32_t p, uint32_t k, uint32_t r,
+                        const RequestContext& context, uint64_t revision,
+                        DecisionTrace* trace) noexcept {
+  const PrincipalRec& principal = s.Principal(p);
+  const Node& node = s.nodes[r];
+  const PermissionRec& perm = s.permissions[k];
+  const Reason shape = CheckShape(s, principal, node, perm, context);
+  if (shape != Reason::kInternalError) {
+    return ToDecision(s, MakeVerdict(shape), revision, kNever);
+  }
+  const int top = perm.level;
+  LazyNow now(context, ClockOf(s));
+  const Verdict v =
+      s.mask_path
+          ? EvaluateMasks(s, p, k, r, node, top, now, RecordTrace{trace})
+          : EvaluateWideAny(s, p, k, r, node, top, now, 1, RecordTrace{trace});
+  int64_t until = kNever;
+  if (principal.flags & kPrincipalHasExpiring) {
+    until = ValidUntil(s, p, node, top, now);
+  }
+  return ToDecision(s, v, revision, until);
+}
+
 }  // namespace internal
 
-// Defined here rather than in src/engine.cc so that the evaluation inlines
-// into it: Check by handles is the hot path.
+// Defined here rather than in src/engine/engine.cc so that the evaluation
+// inlines into it: Check by handles is the hot path.
 Decision Engine::Check(PrincipalRef principal, PermissionRef permission,
                        ResourceRef resource,
                        const RequestContext& context) const noexcept {

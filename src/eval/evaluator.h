@@ -9,24 +9,33 @@
 
 #include "arbiter/decision.h"
 #include "arbiter/request.h"
+#include "src/eval/decide.h"
 #include "src/snapshot/snapshot.h"
 
 namespace arbiter {
 namespace internal {
 
-// Which implementation of steps 7-10 to use. kAuto decides on role masks
-// when the snapshot has at most 64 roles: from the principal's scope summary
-// where it has one and it holds no expiring grant on the path, else by
-// scanning its grants. kScan forces the scan (role masks still), kGeneric
-// the per-grant path without masks. Tests hold the three to each other.
-enum class EvaluationPath { kAuto, kScan, kGeneric };
+// Which gathering of steps 7-10 to use; all decide through the one core of
+// src/eval/decide.h. kAuto: from the principal's scope summary where it has
+// one and no grant of it on the path has expired, else by scanning its
+// grants on uint64_t role masks (at most 64 roles) or on wide masks. kScan
+// forces the scan, kWide the wide masks (at least four words, so that small
+// profiles exercise the wide code too). Tests hold them to each other.
+enum class EvaluationPath { kAuto, kScan, kWide };
 
 // Decides for valid indices (callers check bounds). `revision` is copied into
 // the decision.
-Decision Evaluate(const Snapshot& s, uint32_t principal,
-                  uint32_t permission, uint32_t resource,
-                  const RequestContext& context, uint64_t revision,
+Decision Evaluate(const Snapshot& s, uint32_t principal, uint32_t permission,
+                  uint32_t resource, const RequestContext& context,
+                  uint64_t revision,
                   EvaluationPath evaluation = EvaluationPath::kAuto) noexcept;
+
+// The same decision by the scan, recording in *trace how the core reached
+// it (Explain).
+Decision EvaluateTraced(const Snapshot& s, uint32_t principal,
+                        uint32_t permission, uint32_t resource,
+                        const RequestContext& context, uint64_t revision,
+                        DecisionTrace* trace) noexcept;
 
 // A decision with no grant.
 inline Decision MakeDecision(Reason reason, uint64_t revision) {
@@ -38,8 +47,8 @@ inline Decision MakeDecision(Reason reason, uint64_t revision) {
 }
 
 // The grants of `subject` at `scope`: a contiguous, id-ordered range.
-std::pair<uint32_t, uint32_t> GrantRange(const Snapshot& s,
-                                         uint32_t subject, uint32_t scope);
+std::pair<uint32_t, uint32_t> GrantRange(const Snapshot& s, uint32_t subject,
+                                         uint32_t scope);
 
 }  // namespace internal
 }  // namespace arbiter

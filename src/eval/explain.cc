@@ -12,17 +12,17 @@
 #include "arbiter/clock.h"
 #include "arbiter/engine.h"
 #include "arbiter/v1/principal.pb.h"
-#include "src/snapshot/snapshot.h"
 #include "src/eval/evaluator.h"
-#include "src/snapshot/lookup.h"
 #include "src/internal/time_util.h"
+#include "src/snapshot/lookup.h"
+#include "src/snapshot/snapshot.h"
 
 namespace arbiter {
 namespace {
 
-using internal::Snapshot;
 using internal::kNone;
 using internal::kNoRole;
+using internal::Snapshot;
 
 const char* LevelName(int level) {
   return level == internal::kOrgLevel     ? "org"
@@ -108,10 +108,14 @@ Explanation Engine::Explain(const AccessRequest& request) const {
     }
     return e;
   }
-  e.decision = internal::Evaluate(s, r.principal, r.permission, r.resource,
-                                  request.context, revision_);
+  // The decision comes from the decision core itself, with a trace of how
+  // it got there: what follows describes, it does not decide again.
+  internal::DecisionTrace trace;
+  e.decision =
+      internal::EvaluateTraced(s, r.principal, r.permission, r.resource,
+                               request.context, revision_, &trace);
 
-  const internal::PrincipalRec& p = s.principals[r.principal];
+  const internal::PrincipalRec& p = s.Principal(r.principal);
   const internal::Node& node = s.nodes[r.resource];
   const internal::PermissionRec& perm = s.permissions[r.permission];
   const int top = perm.level;
@@ -367,17 +371,22 @@ Explanation Engine::Explain(const AccessRequest& request) const {
       verdict = "no role held on the path includes the permission";
       break;
     case Reason::kDenyRole: {
-      // Either the deny role lists the permission, or it caps an implied
-      // project role that would have granted it.
-      const internal::GrantRec& g = s.grants[d.grant_index];
-      const uint16_t cap = s.roles[g.role].cap_role;
-      if (s.RoleHas(g.role, r.permission) || cap == kNoRole) {
-        verdict =
-            absl::StrCat("deny role: ", deciding, " subtracts the permission");
+      // The core either subtracted the permission from an allow candidate
+      // (step 10) or denied because a deny role caps the implied project
+      // role that would have granted it.
+      if (trace.capped) {
+        const internal::GrantRec& g = s.grants[d.grant_index];
+        verdict = absl::StrCat("deny role: ", deciding,
+                               " caps implied project roles at ",
+                               s.role_names.Get(s.roles[g.role].cap_role),
+                               ", which lacks the permission");
       } else {
-        verdict = absl::StrCat(
-            "deny role: ", deciding, " caps implied project roles at ",
-            s.role_names.Get(cap), ", which lacks the permission");
+        verdict =
+            absl::StrCat("deny role: ", deciding, " subtracts the permission",
+                         trace.candidate != Reason::kInternalError
+                             ? absl::StrCat(" (without it: ALLOW ",
+                                            ReasonName(trace.candidate), ")")
+                             : std::string());
       }
       break;
     }

@@ -15,7 +15,7 @@ namespace arbiter {
 namespace internal {
 namespace {
 
-using ObjectKind = Snapshot::ObjectKind;
+using ObjectKind = ObjectKind;
 
 uint32_t FindCloud(const Snapshot& s, absl::string_view cloud,
                    absl::string_view org) {
@@ -25,8 +25,8 @@ uint32_t FindCloud(const Snapshot& s, absl::string_view cloud,
     org_node = ResolveOrg(s, org);
     if (org_node == kNone) return kNone;
   }
-  auto it = s.id_index.find(cloud);
-  if (it != s.id_index.end() && it->second.kind == ObjectKind::kNode &&
+  auto it = s.id_index->find(cloud);
+  if (it != s.id_index->end() && it->second.kind == ObjectKind::kNode &&
       s.nodes[it->second.index].kind == NodeKind::kCloud &&
       (org_node == kNone ||
        s.nodes[it->second.index].path[kOrgLevel] == org_node)) {
@@ -36,8 +36,8 @@ uint32_t FindCloud(const Snapshot& s, absl::string_view cloud,
     if (s.org_nodes.size() != 1) return kNone;
     org_node = s.org_nodes[0];
   }
-  auto cit = s.child_by_name.find(ChildKey{org_node, cloud});
-  if (cit == s.child_by_name.end() ||
+  auto cit = s.child_by_name->find(ChildKey{org_node, cloud});
+  if (cit == s.child_by_name->end() ||
       s.nodes[cit->second].kind != NodeKind::kCloud) {
     return kNone;
   }
@@ -49,7 +49,7 @@ uint32_t FindCloud(const Snapshot& s, absl::string_view cloud,
 // organization.
 IamReason PrincipalFailure(const Snapshot& s, uint32_t p,
                            uint32_t org_node) {
-  const PrincipalRec& rec = s.principals[p];
+  const PrincipalRec& rec = s.Principal(p);
   if (rec.org != org_node) return IamReason::kCrossOrg;
   switch (rec.state) {
     case v1::PRINCIPAL_STATE_ACTIVE:
@@ -102,8 +102,8 @@ std::shared_ptr<const IamMappings> IamMappings::Compile(
 
   for (int i = 0; i < state.clouds_size(); ++i) {
     const v1::Cloud& c = state.clouds(i);
-    auto it = s.id_index.find(c.id());
-    if (it == s.id_index.end() || it->second.kind != ObjectKind::kNode ||
+    auto it = s.id_index->find(c.id());
+    if (it == s.id_index->end() || it->second.kind != ObjectKind::kNode ||
         s.nodes[it->second.index].kind != NodeKind::kCloud) {
       // The compiler reports broken clouds before calling us; stay safe if a
       // state reaches here with rules on a cloud that was not compiled.
@@ -151,8 +151,8 @@ std::shared_ptr<const IamMappings> IamMappings::Compile(
 
   for (int i = 0; i < state.compute_configs_size(); ++i) {
     const v1::ComputeConfig& c = state.compute_configs(i);
-    auto it = s.id_index.find(c.id());
-    if (it == s.id_index.end() || it->second.kind != ObjectKind::kNode ||
+    auto it = s.id_index->find(c.id());
+    if (it == s.id_index->end() || it->second.kind != ObjectKind::kNode ||
         s.nodes[it->second.index].kind != NodeKind::kComputeConfig) {
       continue;  // reported by the compiler
     }
@@ -180,8 +180,8 @@ std::shared_ptr<const IamMappings> IamMappings::Compile(
 const IamMappings::ComputeConfigEntry* IamMappings::FindComputeConfig(
     const Snapshot& s, uint32_t cloud_node, absl::string_view cc,
     uint32_t* node) const {
-  auto it = s.id_index.find(cc);
-  if (it != s.id_index.end() && it->second.kind == ObjectKind::kNode) {
+  auto it = s.id_index->find(cc);
+  if (it != s.id_index->end() && it->second.kind == ObjectKind::kNode) {
     auto cit = compute_configs_.find(it->second.index);
     if (cit != compute_configs_.end() && cit->second.cloud == cloud_node) {
       *node = it->second.index;
@@ -203,8 +203,8 @@ bool IamMappings::ResolveUser(const Snapshot& s, absl::string_view user,
   if (user.empty() || user.size() > s.options.max_name_length) return false;
   // Ids never contain '@' (CheckId), so only a user without one can be an id.
   if (user.find('@') == absl::string_view::npos) {
-    auto it = s.id_index.find(user);
-    if (it == s.id_index.end() || it->second.kind != ObjectKind::kPrincipal) {
+    auto it = s.id_index->find(user);
+    if (it == s.id_index->end() || it->second.kind != ObjectKind::kPrincipal) {
       return false;
     }
     *email = s.principal_emails.Get(it->second.index);
@@ -217,13 +217,13 @@ bool IamMappings::ResolveUser(const Snapshot& s, absl::string_view user,
   if (!CheckEmail(user, s.options.max_name_length).empty()) return false;
   *email = user;
   // The organization's live principal with this email, else its deleted one.
-  auto it = s.org_email_index.find(ChildKey{org_node, user});
-  if (it != s.org_email_index.end()) {
+  auto it = s.org_email_index->find(ChildKey{org_node, user});
+  if (it != s.org_email_index->end()) {
     *failure = PrincipalFailure(s, it->second, org_node);
     return *failure == IamReason::kRuleMatched;
   }
   // Held only by principals of other organizations: never mapped here.
-  if (s.email_index.find(user) != s.email_index.end()) {
+  if (s.email_index->find(user) != s.email_index->end()) {
     *failure = IamReason::kCrossOrg;
     return false;
   }

@@ -61,6 +61,11 @@ class StringTable {
     offsets_.shrink_to_fit();
   }
 
+  // The buffer and the end offsets (offsets[0] is 0), moved out: the
+  // table is empty afterwards. (StringColumn adopts them.)
+  HugeVector<char> TakeData() { return std::move(data_); }
+  std::vector<uint32_t> TakeOffsets() { return std::move(offsets_); }
+
   size_t MemoryUsage() const {
     return data_.capacity() + offsets_.capacity() * sizeof(uint32_t);
   }
