@@ -17,7 +17,9 @@ namespace {
 std::vector<const Command*> AllCommands() {
   return {&ValidateCommand(), &CheckCommand(), &ExplainCommand(),
           &IamCommand(),      &TestCommand(),  &ProfileCommand(),
-          &ConvertCommand(),  &DemoCommand()};
+          &ConvertCommand(),  &DemoCommand(),  &AuditCommand(),
+          &AuthCommand(),     &KeyCommand(),   &QuotaCommand(),
+          &AdmitCommand()};
 }
 
 const Command* FindCommand(absl::string_view name) {

@@ -16,6 +16,11 @@ const Command& TestCommand();      // cmd_test.cc
 const Command& ProfileCommand();   // cmd_profile.cc
 const Command& ConvertCommand();   // cmd_convert.cc
 const Command& DemoCommand();      // cmd_demo.cc
+const Command& AuditCommand();     // cmd_audit.cc
+const Command& AuthCommand();      // cmd_auth.cc
+const Command& KeyCommand();       // cmd_auth.cc
+const Command& QuotaCommand();     // cmd_quota.cc
+const Command& AdmitCommand();     // cmd_admit.cc
 
 }  // namespace cli
 }  // namespace arbiter
