@@ -80,6 +80,12 @@ struct EngineOptions {
   // cloud grant. The admin API enforces the rules on each change.
   bool strict_grant_rules = false;
 
+  // Scope summaries: a principal with few grants gets a one-line summary
+  // of them that Check decides from, reading no grant (src/compiler/
+  // scope_summary.h). An optimisation only: off, Check scans the grants and
+  // answers the same. Default true.
+  bool scope_summaries = true;
+
   // ---- Limits (exceeding one is an InvalidArgument naming the object) ----
   // Longest id, in bytes. Default 256.
   size_t max_id_length = 256;

@@ -91,9 +91,25 @@ class Builder {
     std::vector<SpanGrant> added;
   };
   absl::flat_hash_map<uint32_t, Change> changes_;
-  // The added grants' ids, which the spans view once all are added.
+  // The added grants' ids, which the spans view (reserved up front).
   std::vector<std::string> added_ids_;
   absl::Status status_;
+
+  // Passes of Run, in order.
+  absl::Status ReadDelta();
+  absl::Status RelocateSpans();
+  void FindAffectedPrincipals();
+  absl::Status LayOutAffectedPrincipals();
+  // A subject's span in the snapshot being built.
+  GrantSpan NewSpan(uint32_t subject) const {
+    auto it = new_span_.find(subject);
+    return it != new_span_.end() ? it->second : base_.SubjectSpan(subject);
+  }
+
+  std::shared_ptr<Snapshot> out_;
+  std::vector<uint32_t> subjects_;  // changed subjects, ascending
+  absl::flat_hash_map<uint32_t, GrantSpan> new_span_;
+  std::vector<uint32_t> affected_;  // principals to lay out, ascending
 };
 
 uint32_t Builder::SubjectOrg(uint32_t subject) const {
@@ -261,7 +277,10 @@ absl::Status Builder::Add(int i) {
                      " cannot hold ", Quote(def.name()),
                      " (EngineOptions::allow_service_account_org_owner)"));
   }
+  // added_ids_ was reserved for every add: it never reallocates, so the
+  // view stays valid.
   added_ids_.push_back(g.id());
+  sg.id = added_ids_.back();
   sg.scope = scope;
   sg.rec.scope = scope;
   sg.rec.role = role;
@@ -291,7 +310,7 @@ std::vector<uint32_t> Builder::GroupsOf(uint32_t p) const {
   return out;
 }
 
-absl::StatusOr<std::shared_ptr<const Snapshot>> Builder::Run() {
+absl::Status Builder::ReadDelta() {
   added_ids_.reserve(delta_.add_grants_size());
   for (int i = 0; i < delta_.remove_grants_size(); ++i) {
     if (absl::Status s = Remove(i); !s.ok()) return s;
@@ -299,41 +318,23 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Builder::Run() {
   for (int i = 0; i < delta_.add_grants_size(); ++i) {
     if (absl::Status s = Add(i); !s.ok()) return s;
   }
-  auto out = std::make_shared<Snapshot>(base_);
-  out->generation = base_.generation + 1;
+  for (const auto& [subject, change] : changes_) subjects_.push_back(subject);
+  std::sort(subjects_.begin(), subjects_.end());
+  return absl::OkStatus();
+}
 
-  // ---- The changed subjects' new spans, appended as slots ----
-  std::vector<uint32_t> subjects;
-  for (const auto& [subject, change] : changes_) subjects.push_back(subject);
-  std::sort(subjects.begin(), subjects.end());
+absl::Status Builder::RelocateSpans() {
   std::vector<GrantRec> recs;
   std::vector<uint32_t> scopes, holders;
   std::vector<int64_t> expiries;
   std::vector<absl::string_view> ids;
-  absl::flat_hash_map<uint32_t, GrantSpan> new_span;
   const uint32_t first_slot = static_cast<uint32_t>(base_.grants.size());
   // Where appended ids start in the id column's bytes.
-  const uint64_t id_end =
+  uint64_t id_at =
       base_.grant_ids.Offset(static_cast<uint32_t>(base_.grant_ids.size()));
-  uint64_t id_at = id_end;
   bool any_expiring = !base_.grant_expires.empty();
   int64_t live_delta = 0;
-  // Adds were recorded per subject in delta order; the ids follow the
-  // delta's add order, so walk the delta to bind each added grant's id.
-  {
-    absl::flat_hash_map<uint32_t, size_t> next_added;
-    for (int i = 0; i < delta_.add_grants_size(); ++i) {
-      const v1::Grant& g = delta_.add_grants(i);
-      uint32_t subject;
-      // Resolved before, without error.
-      const bool group = g.subject_case() == v1::Grant::kGroupId;
-      const ObjectRef ref =
-          base_.id_index->at(group ? g.group_id() : g.principal_id());
-      subject = group ? num_principals() + ref.index : ref.index;
-      changes_[subject].added[next_added[subject]++].id = added_ids_[i];
-    }
-  }
-  for (uint32_t subject : subjects) {
+  for (uint32_t subject : subjects_) {
     const Change& change = changes_[subject];
     const GrantSpan old = base_.SubjectSpan(subject);
     std::vector<SpanGrant> span;
@@ -344,6 +345,7 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Builder::Run() {
                                base_.grants[slot], base_.GrantExpires(slot)});
     }
     for (const SpanGrant& g : change.added) span.push_back(g);
+    // The canonical order of a span: (scope, grant id).
     std::sort(span.begin(), span.end(),
               [](const SpanGrant& a, const SpanGrant& b) {
                 return a.scope != b.scope ? a.scope < b.scope : a.id < b.id;
@@ -371,7 +373,8 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Builder::Run() {
       ids.push_back(g.id);
       any_expiring |= g.expires != kNever;
     }
-    new_span[subject] = {begin, begin + static_cast<uint32_t>(span.size())};
+    new_span_[subject] = {begin, begin + static_cast<uint32_t>(span.size())};
+    // Padding slots: a four-wide read of this span's scopes stays in it.
     for (size_t pad = 0; pad < kScopePadding; ++pad) {
       recs.push_back(GrantRec{kNone, static_cast<uint32_t>(id_at), kNoRole, 0,
                               0, 0, 0, 0});
@@ -381,70 +384,63 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Builder::Run() {
       ids.push_back(absl::string_view());
     }
   }
-  if (id_at > UINT32_MAX) {
+  if (id_at > UINT32_MAX || !base_.grant_ids.Append(ids, &out_->grant_ids)) {
     return absl::ResourceExhaustedError(
         "the state's grant ids exceed the 4 GiB a snapshot can hold");
   }
-  out->grants = base_.grants.Append(recs.data(), recs.size());
-  out->grant_scopes = base_.grant_scopes.Append(scopes.data(), scopes.size());
-  out->grant_subjects =
+  out_->grants = base_.grants.Append(recs.data(), recs.size());
+  out_->grant_scopes = base_.grant_scopes.Append(scopes.data(), scopes.size());
+  out_->grant_subjects =
       base_.grant_subjects.Append(holders.data(), holders.size());
-  if (!base_.grant_ids.Append(ids, &out->grant_ids)) {
-    return absl::ResourceExhaustedError(
-        "the state's grant ids exceed the 4 GiB a snapshot can hold");
-  }
   if (any_expiring) {
     Column<int64_t> column = base_.grant_expires;
     if (column.empty()) {
       column =
           Column<int64_t>(std::vector<int64_t>(base_.grants.size(), kNever));
     }
-    out->grant_expires = column.Append(expiries.data(), expiries.size());
+    out_->grant_expires = column.Append(expiries.data(), expiries.size());
   }
-  out->num_grants =
+  out_->num_grants =
       static_cast<size_t>(static_cast<int64_t>(base_.num_grants) + live_delta);
-
-  // ---- Group spans ----
-  for (uint32_t subject : subjects) {
+  for (uint32_t subject : subjects_) {
     if (subject >= num_principals()) {
-      out->group_span_overlay.Set(subject - num_principals(),
-                                  new_span[subject]);
+      out_->group_span_overlay.Set(subject - num_principals(),
+                                   new_span_[subject]);
     }
   }
+  return absl::OkStatus();
+}
 
-  // ---- The principals the changes reach ----
-  std::vector<uint32_t> affected;
-  {
-    absl::flat_hash_set<uint32_t> seen;
-    std::vector<uint32_t> stack;
-    for (uint32_t subject : subjects) {
-      if (subject < num_principals()) {
-        if (seen.insert(subject).second) affected.push_back(subject);
-      } else {
-        stack.push_back(subject);
-      }
+void Builder::FindAffectedPrincipals() {
+  // The changed principals, and every principal a changed group contains,
+  // through nested groups.
+  absl::flat_hash_set<uint32_t> seen;
+  absl::flat_hash_set<uint32_t> groups_seen;
+  std::vector<uint32_t> stack;
+  auto reach = [&](uint32_t subject) {
+    if (subject < num_principals()) {
+      if (seen.insert(subject).second) affected_.push_back(subject);
+    } else {
+      stack.push_back(subject - num_principals());
     }
-    absl::flat_hash_set<uint32_t> groups_seen;
-    while (!stack.empty()) {
-      const uint32_t x = stack.back();
-      stack.pop_back();
-      const uint32_t g = x - num_principals();
-      if (!groups_seen.insert(g).second) continue;
-      for (uint32_t m = base_.group_members_begin[g];
-           m < base_.group_members_begin[g + 1]; ++m) {
-        const uint32_t member = base_.group_members[m];
-        if (member < num_principals()) {
-          if (seen.insert(member).second) affected.push_back(member);
-        } else {
-          stack.push_back(member);
-        }
-      }
+  };
+  for (uint32_t subject : subjects_) reach(subject);
+  while (!stack.empty()) {
+    const uint32_t g = stack.back();
+    stack.pop_back();
+    if (!groups_seen.insert(g).second) continue;
+    for (uint32_t m = base_.group_members_begin[g];
+         m < base_.group_members_begin[g + 1]; ++m) {
+      reach(base_.group_members[m]);
     }
-    std::sort(affected.begin(), affected.end());
   }
-  const GrantSlots slots{out->grants.data(), out->grant_expires.data()};
-  const bool summarize =
-      base_.mask_path && base_.roles.size() <= kMaxSummaryRoles;
+  std::sort(affected_.begin(), affected_.end());
+}
+
+absl::Status Builder::LayOutAffectedPrincipals() {
+  const GrantSlots slots{out_->grants.data(), out_->grant_expires.data()};
+  const bool summarize = base_.options.scope_summaries && base_.mask_path &&
+                         base_.roles.size() <= kMaxSummaryRoles;
   HugeVector<GrantSpan> groups_out;
   HugeVector<ScopeEntry> entries_out;
   std::vector<EntryExpiry> entry_expiries_out;
@@ -458,26 +454,22 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Builder::Run() {
   const bool expiring_index = !base_.principal_expiring_spans.empty();
   lay.expiring = expiring_index ? &expiring_out : nullptr;
   lay.expiring_base = static_cast<uint32_t>(base_.principal_expiring.size());
-  auto span_of = [&](uint32_t subject) {
-    auto it = new_span.find(subject);
-    return it != new_span.end() ? it->second : base_.SubjectSpan(subject);
-  };
+  const bool sa_owners = base_.options.allow_service_account_org_owner;
   std::vector<GrantSpan> group_spans;
-  for (uint32_t p : affected) {
-    // A service account must not reach an org-owner role through a group
-    // either (EngineOptions::allow_service_account_org_owner).
+  for (uint32_t p : affected_) {
     PrincipalRec rec = base_.Principal(p);
     group_spans.clear();
     for (uint32_t g : GroupsOf(p)) {
-      const GrantSpan span = span_of(num_principals() + g);
+      const GrantSpan span = NewSpan(num_principals() + g);
       if (span.begin == span.end) continue;
-      if (rec.kind == v1::PRINCIPAL_KIND_SERVICE_ACCOUNT &&
-          !base_.options.allow_service_account_org_owner) {
+      // A service account must not reach an org-owner role through a
+      // group either (EngineOptions::allow_service_account_org_owner).
+      if (rec.kind == v1::PRINCIPAL_KIND_SERVICE_ACCOUNT && !sa_owners) {
         for (uint32_t i = span.begin; i < span.end; ++i) {
-          if (out->roles[out->grants[i].role].all_permissions) {
+          if (out_->roles[out_->grants[i].role].all_permissions) {
             return absl::InvalidArgumentError(absl::StrCat(
                 "add_grants: group ", Quote(base_.group_ids.Get(g)), " holds ",
-                Quote(base_.role_names.Get(out->grants[i].role)),
+                Quote(base_.role_names.Get(out_->grants[i].role)),
                 " and contains ", DescribeSubject(p),
                 " (EngineOptions::allow_service_account_org_owner)"));
           }
@@ -486,32 +478,46 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Builder::Run() {
       group_spans.push_back(span);
     }
     const GrantSpan pairs =
-        LayOutPrincipal(slots, span_of(p), group_spans, summarize, &rec, lay);
+        LayOutPrincipal(slots, NewSpan(p), group_spans, summarize, &rec, lay);
     rec.overridden = 0;
-    out->principal_overlay.Set(p, rec);
-    if (expiring_index) out->expiring_overlay.Set(p, pairs);
+    out_->principal_overlay.Set(p, rec);
+    if (expiring_index) out_->expiring_overlay.Set(p, pairs);
   }
-  out->principal_groups =
+  out_->principal_groups =
       base_.principal_groups.Append(groups_out.data(), groups_out.size());
-  out->summary_entries =
+  out_->summary_entries =
       base_.summary_entries.Append(entries_out.data(), entries_out.size());
-  out->summary_expires = base_.summary_expires.Append(
+  out_->summary_expires = base_.summary_expires.Append(
       entry_expiries_out.data(), entry_expiries_out.size());
   if (expiring_index) {
-    out->principal_expiring = base_.principal_expiring.Append(
+    out_->principal_expiring = base_.principal_expiring.Append(
         expiring_out.data(), expiring_out.size());
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const Snapshot>> Builder::Run() {
+  if (absl::Status s = ReadDelta(); !s.ok()) return s;
+  out_ = std::make_shared<Snapshot>(base_);
+  out_->generation = base_.generation + 1;
+  if (absl::Status s = RelocateSpans(); !s.ok()) return s;
+  FindAffectedPrincipals();
+  if (absl::Status s = LayOutAffectedPrincipals(); !s.ok()) return s;
   // Last, once nothing can fail: mark the base records the overlay now
   // overrides (readers of older snapshots find nothing in theirs, or their
   // own older version, and keep the base record).
-  for (uint32_t p : affected) MarkOverridden(base_.principals[p].overridden);
-  return std::shared_ptr<const Snapshot>(std::move(out));
+  for (uint32_t p : affected_) MarkOverridden(base_.principals[p].overridden);
+  return std::shared_ptr<const Snapshot>(std::move(out_));
 }
 
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const Snapshot>> SnapshotBuilder::Apply(
     const Snapshot& base, const StateDelta& delta) {
+  if (!delta.GrantsOnly()) {
+    return absl::UnimplementedError(
+        "SnapshotBuilder applies grant changes only; compile the state");
+  }
   return Builder(base, delta).Run();
 }
 

@@ -38,6 +38,9 @@ class SnapshotBuilder {
   // `add_grants[0].role: role "owner" cannot be granted at the project
   // scope ...`). Grant ids are unique within a subject's grants here; the
   // admin layer keeps them unique across the state. All or nothing.
+  // Unimplemented for a delta that changes more than grants (principals,
+  // groups, resources, roles...): the caller compiles the resulting state
+  // instead (a new lineage).
   static absl::StatusOr<std::shared_ptr<const Snapshot>> Apply(
       const Snapshot& base, const StateDelta& delta);
 

@@ -36,10 +36,13 @@ class StateDelta {
     *proto_.add_remove_grants() = grant;
   }
 
-  bool empty() const {
-    return proto_.add_grants_size() == 0 && proto_.remove_grants_size() == 0;
-  }
+  // Whether the delta changes nothing (its revisions aside).
+  bool empty() const;
+  // Whether it changes only grants (what SnapshotBuilder applies without
+  // any other table changing).
+  bool GrantsOnly() const;
   const v1::StateDelta& proto() const { return proto_; }
+  v1::StateDelta* mutable_proto() { return &proto_; }
 
   // Deterministic binary encoding: equal deltas encode to equal bytes.
   std::string Encode() const;
@@ -48,10 +51,13 @@ class StateDelta {
 
   // Applies the delta to `state`, the state it was made against, and sets
   // its revision: removes each removed grant (matched by id, and required
-  // to equal the state's), then appends the added ones. All or nothing: an
-  // error (naming the delta's field, e.g. `remove_grants[1]: no grant "g7"`)
-  // leaves `state` unchanged. Does not validate what it adds (compiling
-  // the result, or SnapshotBuilder, does).
+  // to equal the state's) and each deleted object (by key), puts each put
+  // object (replacing the one with its key, else appending), then appends
+  // the added grants. All or nothing: an error (naming the delta's field,
+  // e.g. `remove_grants[1]: no grant "g7"`) leaves `state` unchanged. Does
+  // not validate what it adds (compiling the result, or SnapshotBuilder,
+  // does). Linear in the state: the admin layer's IndexedState applies
+  // deltas in the time of the change.
   absl::Status ApplyTo(v1::PolicySet* state) const;
 
  private:
