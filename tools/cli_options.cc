@@ -70,6 +70,9 @@ absl::Status ApplyEngineOption(absl::string_view key, absl::string_view value,
   if (key == "strict_grant_rules") {
     return ParseBool(key, value, &options->strict_grant_rules);
   }
+  if (key == "scope_summaries") {
+    return ParseBool(key, value, &options->scope_summaries);
+  }
   if (key == "iam_match_unknown_users") {
     return ParseBool(key, value, &options->iam_match_unknown_users);
   }
@@ -107,9 +110,13 @@ std::string EngineOptionsHelp() {
          "      (default mapping_wins) a compute config's IAM identity vs the\n"
          "      cloud IAM mapping\n"
          "  iam_match_unknown_users=true|false             (default false)\n"
-         "  strict_grant_rules=true|false                  (default false)\n"
          "      IAM mapping matches emails that no principal holds (by\n"
-         "      default they are FAIL UNKNOWN_PRINCIPAL)\n";
+         "      default they are FAIL UNKNOWN_PRINCIPAL)\n"
+         "  strict_grant_rules=true|false                  (default false)\n"
+         "      breaches of the grant-time rules are errors, not warnings\n"
+         "  scope_summaries=true|false                     (default true)\n"
+         "      decide from per-principal scope summaries (an optimisation:\n"
+         "      the answers are the same either way)\n";
 }
 
 absl::StatusOr<absl::Time> ParseRfc3339(absl::string_view text) {

@@ -203,14 +203,31 @@ bool Compiler::ChargeClosure(
   return false;
 }
 
+std::pair<const uint32_t*, const uint32_t*> Compiler::ParentsOf(
+    uint32_t subject) const {
+  const SnapshotTables& s = *out_;
+  return std::make_pair(s.parents.data() + s.parents_begin[subject],
+                        s.parents.data() + s.parents_begin[subject + 1]);
+}
+
 void Compiler::ComputeGroupClosures() {
+  const uint32_t num_groups = group_input_.size();
+  std::vector<std::vector<uint32_t>> ancestors(num_groups);
+  // Transitive memberships gathered so far, before duplicates are removed:
+  // the work and memory of this function, bounded by
+  // EngineOptions::max_membership_closure (SECURITY.md, "Cost model").
+  size_t work = 0;
+  ComputeGroupAncestors(&ancestors, &work);
+  if (!diag_.ok()) return;
+  ComputeSubjectClosures(ancestors, &work);
+}
+
+void Compiler::ComputeGroupAncestors(
+    std::vector<std::vector<uint32_t>>* ancestors_out, size_t* work) {
   const SnapshotTables& s = *out_;
   const uint32_t num_principals = s.principals.size();
   const uint32_t num_groups = group_input_.size();
-  auto parents_of = [&](uint32_t subject) {
-    return std::make_pair(s.parents.data() + s.parents_begin[subject],
-                          s.parents.data() + s.parents_begin[subject + 1]);
-  };
+  std::vector<std::vector<uint32_t>>& ancestors = *ancestors_out;
 
   // Iterative depth-first search over "is contained in" edges, so a 10,000
   // level chain cannot overflow the stack. A group is finished after all of
@@ -219,13 +236,8 @@ void Compiler::ComputeGroupClosures() {
   std::vector<uint8_t> color(num_groups, kWhite);
   std::vector<uint32_t> depth(num_groups, 0);
   std::vector<bool> too_deep(num_groups, false);
-  std::vector<std::vector<uint32_t>> ancestors(num_groups);
   std::vector<std::pair<uint32_t, uint32_t>> stack;  // (group, next parent)
   bool cycle_found = false, depth_reported = false;
-  // Transitive memberships gathered so far, before duplicates are removed:
-  // the work and memory of this function, bounded by
-  // EngineOptions::max_membership_closure (SECURITY.md, "Cost model").
-  size_t work = 0;
 
   for (uint32_t root = 0; root < num_groups && !cycle_found; ++root) {
     if (color[root] != kWhite) continue;
@@ -233,23 +245,11 @@ void Compiler::ComputeGroupClosures() {
     color[root] = kGrey;
     while (!stack.empty() && !cycle_found) {
       auto& [g, next] = stack.back();
-      auto [pb, pe] = parents_of(num_principals + g);
+      auto [pb, pe] = ParentsOf(num_principals + g);
       if (pb + next < pe) {
         uint32_t parent = pb[next++];
         if (color[parent] == kGrey) {
-          // The stack from `parent` to `g` is the cycle.
-          std::vector<std::string> names;
-          bool in_cycle = false;
-          for (const auto& frame : stack) {
-            in_cycle |= frame.first == parent;
-            if (in_cycle)
-              names.push_back(std::string(s.group_ids.Get(frame.first)));
-          }
-          names.push_back(std::string(s.group_ids.Get(parent)));
-          std::reverse(names.begin(), names.end());
-          diag_.Add(Field(Kind::kGroup, group_input_[parent], "member_ids"),
-                    absl::StrCat("group cycle: ",
-                                 absl::StrJoin(names, " contains ")));
+          ReportGroupCycle(stack, parent);
           cycle_found = true;
         } else if (color[parent] == kWhite) {
           color[parent] = kGrey;
@@ -277,7 +277,7 @@ void Compiler::ComputeGroupClosures() {
         }
       }
       too_deep[g] = deep;
-      if (!deep && !ChargeClosure(pb, pe, ancestors, &work)) {
+      if (!deep && !ChargeClosure(pb, pe, ancestors, work)) {
         cycle_found = true;  // stop: the budget is spent
       } else if (!deep) {
         std::vector<uint32_t>& anc = ancestors[g];
@@ -292,8 +292,28 @@ void Compiler::ComputeGroupClosures() {
       stack.pop_back();
     }
   }
-  if (!diag_.ok()) return;
+}
 
+void Compiler::ReportGroupCycle(
+    const std::vector<std::pair<uint32_t, uint32_t>>& stack, uint32_t parent) {
+  const SnapshotTables& s = *out_;
+  // The stack from `parent` to its top is the cycle.
+  std::vector<std::string> names;
+  bool in_cycle = false;
+  for (const auto& frame : stack) {
+    in_cycle |= frame.first == parent;
+    if (in_cycle) names.push_back(std::string(s.group_ids.Get(frame.first)));
+  }
+  names.push_back(std::string(s.group_ids.Get(parent)));
+  std::reverse(names.begin(), names.end());
+  diag_.Add(Field(Kind::kGroup, group_input_[parent], "member_ids"),
+            absl::StrCat("group cycle: ", absl::StrJoin(names, " contains ")));
+}
+
+void Compiler::ComputeSubjectClosures(
+    const std::vector<std::vector<uint32_t>>& ancestors, size_t* work) {
+  const uint32_t num_principals = out_->principals.size();
+  const uint32_t num_groups = group_input_.size();
   // Closure of every subject: principals take the union of their direct
   // groups and those groups' ancestors; groups take their ancestors.
   closure_begin_.assign(num_principals + num_groups + 1, 0);
@@ -301,8 +321,8 @@ void Compiler::ComputeGroupClosures() {
   std::vector<uint32_t> scratch;
   for (uint32_t p = 0; p < num_principals; ++p) {
     scratch.clear();
-    auto [pb, pe] = parents_of(p);
-    if (!ChargeClosure(pb, pe, ancestors, &work)) return;
+    auto [pb, pe] = ParentsOf(p);
+    if (!ChargeClosure(pb, pe, ancestors, work)) return;
     for (const uint32_t* it = pb; it != pe; ++it) {
       scratch.push_back(*it);
       scratch.insert(scratch.end(), ancestors[*it].begin(),

@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/base/attributes.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -44,6 +45,11 @@ namespace {
 const char* Article(Kind kind) {
   return kind == Kind::kOrg || kind == Kind::kImage ? "an " : "a ";
 }
+
+// Sibling names must be unique: (parent node, name). Compute configs and
+// images are named in their own namespaces: their parent key carries
+// kSeparateNamespace (masked off again for messages).
+constexpr uint32_t kSeparateNamespace = 0x80000000u;
 
 }  // namespace
 
@@ -191,7 +197,6 @@ void Compiler::CollectIds() {
   // Each list's ids are hashed and their slots prefetched kLookAhead entries
   // ahead of the insertion: in a large state every insertion misses the
   // cache, and this lets the misses overlap.
-  constexpr int kLookAhead = 8;
   auto add_all = [&](Kind kind, const auto& list) {
     const int n = list.size();
     for (int i = 0; i < n && i < kLookAhead; ++i) ids_.prefetch(list[i].id());
@@ -232,6 +237,29 @@ uint32_t Compiler::AddNode(Kind kind, int index, absl::string_view name,
   return node;
 }
 
+// CheckResourceName and WorkloadProject run once per resource: forced inline
+// (and so defined only here), they cost no call.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool Compiler::CheckResourceName(
+    Kind kind, int i, const std::string& name, bool required) {
+  if (name.empty() && !required) return true;
+  std::string problem = CheckName(name, opt_.max_name_length);
+  if (problem.empty()) return true;
+  diag_.Add(Field(kind, i, "name"), problem);
+  return false;
+}
+
+void Compiler::CheckSiblingName(SiblingNames& siblings, Kind kind, int i,
+                                uint32_t parent, absl::string_view name) {
+  if (name.empty()) return;
+  auto [it, inserted] = siblings.emplace(ChildKey{parent, name}, i);
+  if (!inserted) {
+    diag_.Add(Field(kind, i, "name"),
+              absl::StrCat("duplicate ", KindName(kind), " name ", Quote(name),
+                           " in ", DescribeNode(parent & ~kSeparateNamespace),
+                           " (also ", Path(kind, it->second), ")"));
+  }
+}
+
 void Compiler::BuildResources() {
   for (int k = 0; k < kNumResourceKinds; ++k) node_of_[k].clear();
   node_of_[0].assign(st_.organizations_size(), kNone);
@@ -246,65 +274,54 @@ void Compiler::BuildResources() {
   out_->nodes.reserve(max_nodes);
   out_->node_creator.reserve(max_nodes);
 
-  // Optional names are checked only when present.
-  auto check_name = [&](Kind kind, int i, const std::string& name,
-                        bool required) {
-    if (name.empty() && !required) return true;
-    std::string problem = CheckName(name, opt_.max_name_length);
-    if (problem.empty()) return true;
-    diag_.Add(Field(kind, i, "name"), problem);
-    return false;
-  };
-  // Sibling names must be unique: (parent node, name). Compute configs and
-  // images are named in their own namespaces: their parent key carries
-  // kSeparateNamespace (masked off again for messages).
-  constexpr uint32_t kSeparateNamespace = 0x80000000u;
-  absl::flat_hash_map<ChildKey, int> siblings;
-  auto unique_name = [&](Kind kind, int i, uint32_t parent,
-                         absl::string_view name) {
-    if (name.empty()) return;
-    auto [it, inserted] = siblings.emplace(ChildKey{parent, name}, i);
-    if (!inserted) {
-      diag_.Add(
-          Field(kind, i, "name"),
-          absl::StrCat("duplicate ", KindName(kind), " name ", Quote(name),
-                       " in ", DescribeNode(parent & ~kSeparateNamespace),
-                       " (also ", Path(kind, it->second), ")"));
-    }
-  };
+  // Parents before children: each pass resolves its parents' nodes.
+  SiblingNames siblings;
+  BuildOrgs();
+  BuildClouds(siblings);
+  default_project_.assign(out_->nodes.size(), kNone);
+  BuildProjects(siblings);
+  CheckDefaultProjects();
+  BuildWorkloads(siblings);
+  BuildComputeConfigs(siblings);
+  BuildImages(siblings);
+}
 
+void Compiler::BuildOrgs() {
   for (int i = 0; i < st_.organizations_size(); ++i) {
     const v1::Organization& o = st_.organizations(i);
     if (!ids_.contains(o.id())) continue;
-    check_name(Kind::kOrg, i, o.name(), /*required=*/false);
+    CheckResourceName(Kind::kOrg, i, o.name(), /*required=*/false);
     AddNode(Kind::kOrg, i, o.name(), kNone, kNone, kNone, 0);
     out_->org_nodes.push_back(node_of_[0][i]);
   }
+}
 
+void Compiler::BuildClouds(SiblingNames& siblings) {
   for (int i = 0; i < st_.clouds_size(); ++i) {
     const v1::Cloud& c = st_.clouds(i);
     int org =
         Resolve(FieldPath{Kind::kCloud, i, "org_id"}, c.org_id(), Kind::kOrg);
     if (!ids_.contains(c.id()) || org < 0 || node_of_[0][org] == kNone)
       continue;
-    if (!check_name(Kind::kCloud, i, c.name(), true)) continue;
+    if (!CheckResourceName(Kind::kCloud, i, c.name(), true)) continue;
     uint32_t org_node = node_of_[0][org];
-    unique_name(Kind::kCloud, i, org_node, c.name());
+    CheckSiblingName(siblings, Kind::kCloud, i, org_node, c.name());
     uint32_t node =
         AddNode(Kind::kCloud, i, c.name(), org_node, kNone, kNone, 0);
     out_->nodes[node].path[kCloudLevel] = node;
   }
-  default_project_.assign(out_->nodes.size(), kNone);
+}
 
+void Compiler::BuildProjects(SiblingNames& siblings) {
   for (int i = 0; i < st_.projects_size(); ++i) {
     const v1::Project& p = st_.projects(i);
     int cloud = Resolve(FieldPath{Kind::kProject, i, "cloud_id"}, p.cloud_id(),
                         Kind::kCloud);
     if (!ids_.contains(p.id()) || cloud < 0 || node_of_[1][cloud] == kNone)
       continue;
-    if (!check_name(Kind::kProject, i, p.name(), true)) continue;
+    if (!CheckResourceName(Kind::kProject, i, p.name(), true)) continue;
     uint32_t cloud_node = node_of_[1][cloud];
-    unique_name(Kind::kProject, i, cloud_node, p.name());
+    CheckSiblingName(siblings, Kind::kProject, i, cloud_node, p.name());
     if (!v1::Visibility_IsValid(p.visibility())) {
       diag_.Add(Field(Kind::kProject, i, "visibility"), "unknown visibility");
       continue;
@@ -337,6 +354,9 @@ void Compiler::BuildResources() {
     out_->nodes[node].path[kProjectLevel] = node;
     if (p.is_default()) default_project_[cloud_node] = node;
   }
+}
+
+void Compiler::CheckDefaultProjects() {
   for (int i = 0; i < st_.clouds_size(); ++i) {
     uint32_t cloud_node = node_of_[1][i];
     if (cloud_node != kNone && default_project_[cloud_node] == kNone) {
@@ -346,37 +366,45 @@ void Compiler::BuildResources() {
                              "per cloud sets is_default)"));
     }
   }
+}
 
-  for (int i = 0; i < st_.workloads_size(); ++i) {
-    const v1::Workload& w = st_.workloads(i);
-    uint32_t project_node = kNone;
-    if (!w.project_id().empty()) {
-      int project = Resolve(FieldPath{Kind::kWorkload, i, "project_id"},
-                            w.project_id(), Kind::kProject);
-      if (project < 0 || node_of_[2][project] == kNone) continue;
-      project_node = node_of_[2][project];
-      if (!w.cloud_id().empty()) {
-        int cloud = Resolve(FieldPath{Kind::kWorkload, i, "cloud_id"},
-                            w.cloud_id(), Kind::kCloud);
-        if (cloud >= 0 &&
-            node_of_[1][cloud] != out_->nodes[project_node].path[kCloudLevel]) {
-          diag_.Add(Field(Kind::kWorkload, i, "cloud_id"),
-                    absl::StrCat(DescribeNode(project_node), " is not in ",
-                                 Describe(Kind::kCloud, cloud)));
-          continue;
-        }
-      }
-    } else if (!w.cloud_id().empty()) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t Compiler::WorkloadProject(
+    int i, const v1::Workload& w) {
+  if (!w.project_id().empty()) {
+    int project = Resolve(FieldPath{Kind::kWorkload, i, "project_id"},
+                          w.project_id(), Kind::kProject);
+    if (project < 0 || node_of_[2][project] == kNone) return kNone;
+    const uint32_t project_node = node_of_[2][project];
+    if (!w.cloud_id().empty()) {
       int cloud = Resolve(FieldPath{Kind::kWorkload, i, "cloud_id"},
                           w.cloud_id(), Kind::kCloud);
-      if (cloud < 0 || node_of_[1][cloud] == kNone) continue;
-      // A workload created without a project lands in the default project.
-      project_node = default_project_[node_of_[1][cloud]];
-      if (project_node == kNone) continue;  // reported on the cloud
-    } else {
-      diag_.Add(Path(Kind::kWorkload, i), "needs a project_id or a cloud_id");
-      continue;
+      if (cloud >= 0 &&
+          node_of_[1][cloud] != out_->nodes[project_node].path[kCloudLevel]) {
+        diag_.Add(Field(Kind::kWorkload, i, "cloud_id"),
+                  absl::StrCat(DescribeNode(project_node), " is not in ",
+                               Describe(Kind::kCloud, cloud)));
+        return kNone;
+      }
     }
+    return project_node;
+  }
+  if (!w.cloud_id().empty()) {
+    int cloud = Resolve(FieldPath{Kind::kWorkload, i, "cloud_id"}, w.cloud_id(),
+                        Kind::kCloud);
+    if (cloud < 0 || node_of_[1][cloud] == kNone) return kNone;
+    // A workload created without a project lands in the default project;
+    // kNone if the cloud has none (reported on the cloud).
+    return default_project_[node_of_[1][cloud]];
+  }
+  diag_.Add(Path(Kind::kWorkload, i), "needs a project_id or a cloud_id");
+  return kNone;
+}
+
+void Compiler::BuildWorkloads(SiblingNames& siblings) {
+  for (int i = 0; i < st_.workloads_size(); ++i) {
+    const v1::Workload& w = st_.workloads(i);
+    const uint32_t project_node = WorkloadProject(i, w);
+    if (project_node == kNone) continue;
     if (!ids_.contains(w.id())) continue;
     if (w.type() == v1::WORKLOAD_TYPE_UNSPECIFIED ||
         !v1::WorkloadType_IsValid(w.type())) {
@@ -384,49 +412,60 @@ void Compiler::BuildResources() {
                 "missing or unknown workload type");
       continue;
     }
-    if (!check_name(Kind::kWorkload, i, w.name(), false)) continue;
-    unique_name(Kind::kWorkload, i, project_node, w.name());
+    if (!CheckResourceName(Kind::kWorkload, i, w.name(), false)) continue;
+    CheckSiblingName(siblings, Kind::kWorkload, i, project_node, w.name());
     const Node& pn = out_->nodes[project_node];
     AddNode(Kind::kWorkload, i, w.name(), pn.path[kOrgLevel],
             pn.path[kCloudLevel], project_node, 0);
   }
+}
 
+void Compiler::BuildComputeConfigs(SiblingNames& siblings) {
   for (int i = 0; i < st_.compute_configs_size(); ++i) {
     const v1::ComputeConfig& c = st_.compute_configs(i);
     int cloud = Resolve(FieldPath{Kind::kComputeConfig, i, "cloud_id"},
                         c.cloud_id(), Kind::kCloud);
     if (!ids_.contains(c.id()) || cloud < 0 || node_of_[1][cloud] == kNone)
       continue;
-    if (!check_name(Kind::kComputeConfig, i, c.name(), true)) continue;
+    if (!CheckResourceName(Kind::kComputeConfig, i, c.name(), true)) continue;
     uint32_t cloud_node = node_of_[1][cloud];
     // Compute configs and projects are both named within a cloud, but they
     // are different namespaces: key compute configs by a distinct parent.
-    unique_name(Kind::kComputeConfig, i, cloud_node | kSeparateNamespace,
-                c.name());
+    CheckSiblingName(siblings, Kind::kComputeConfig, i,
+                     cloud_node | kSeparateNamespace, c.name());
     AddNode(Kind::kComputeConfig, i, c.name(),
             out_->nodes[cloud_node].path[kOrgLevel], cloud_node, kNone, 0);
   }
+}
 
+void Compiler::BuildImages(SiblingNames& siblings) {
   for (int i = 0; i < st_.images_size(); ++i) {
     const v1::Image& im = st_.images(i);
     int org =
         Resolve(FieldPath{Kind::kImage, i, "org_id"}, im.org_id(), Kind::kOrg);
     if (!ids_.contains(im.id()) || org < 0 || node_of_[0][org] == kNone)
       continue;
-    if (!check_name(Kind::kImage, i, im.name(), true)) continue;
+    if (!CheckResourceName(Kind::kImage, i, im.name(), true)) continue;
     if (!v1::ImageKind_IsValid(im.kind())) {
       diag_.Add(Field(Kind::kImage, i, "kind"), "unknown image kind");
       continue;
     }
-    unique_name(Kind::kImage, i, node_of_[0][org] | kSeparateNamespace,
-                im.name());
+    CheckSiblingName(siblings, Kind::kImage, i,
+                     node_of_[0][org] | kSeparateNamespace, im.name());
     AddNode(Kind::kImage, i, im.name(), node_of_[0][org], kNone, kNone, 0);
   }
 }
 
 void Compiler::BuildIndexes() {
+  BuildNodeStrings();
+  BuildIdIndex();
+  BuildNameIndexes();
+  BuildPathIndex();
+  BuildEmailIndexes();
+}
+
+void Compiler::BuildNodeStrings() {
   SnapshotTables& s = *out_;
-  // String tables first: the maps below hold views into them.
   size_t bytes = 0;
   for (uint32_t n = 0; n < s.nodes.size(); ++n) bytes += node_name_[n].size();
   s.node_names.Reserve(s.nodes.size(), bytes);
@@ -442,7 +481,10 @@ void Compiler::BuildIndexes() {
   }
   s.node_ids.Reserve(s.nodes.size(), bytes);
   for (absl::string_view id : node_ids) s.node_ids.Add(id);
+}
 
+void Compiler::BuildIdIndex() {
+  SnapshotTables& s = *out_;
   s.id_index.reserve(s.nodes.size() + s.principals.size() +
                      group_input_.size());
   for (uint32_t n = 0; n < s.nodes.size(); ++n) {
@@ -455,7 +497,10 @@ void Compiler::BuildIndexes() {
   for (uint32_t g = 0; g < s.group_ids.size(); ++g) {
     s.id_index.emplace(s.group_ids.Get(g), ObjectRef{ObjectKind::kGroup, g});
   }
+}
 
+void Compiler::BuildNameIndexes() {
+  SnapshotTables& s = *out_;
   for (uint32_t n = 0; n < s.nodes.size(); ++n) {
     const Node& node = s.nodes[n];
     absl::string_view name = s.node_names.Get(n);
@@ -482,12 +527,16 @@ void Compiler::BuildIndexes() {
         break;
     }
   }
+}
 
+void Compiler::BuildPathIndex() {
+  SnapshotTables& s = *out_;
   // Whole paths "cloud[/project[/workload]]" within each organization: a
   // by-name check hashes its path once instead of walking it. Parents come
   // before children in node order, so a child extends its parent's path.
+  // The same walk copies each node's project flags.
   std::vector<std::string> scratch(s.nodes.size());
-  bytes = 0;
+  size_t bytes = 0;
   for (uint32_t n = 0; n < s.nodes.size(); ++n) {
     const Node& node = s.nodes[n];
     absl::string_view name = s.node_names.Get(n);
@@ -517,7 +566,10 @@ void Compiler::BuildIndexes() {
       s.path_index.emplace(ChildKey{s.nodes[n].path[kOrgLevel], path}, n);
     }
   }
+}
 
+void Compiler::BuildEmailIndexes() {
+  SnapshotTables& s = *out_;
   // Where several deleted principals share an email, the one with the least
   // id stands for them (docs/semantics.md step 1).
   auto less_id = [&](uint32_t a, uint32_t b) {
@@ -549,14 +601,7 @@ void Compiler::BuildIndexes() {
   }
 }
 
-bool Compiler::Run() {
-  CompileProfile(st_, opt_, diag_, out_);
-  if (!diag_.ok()) return false;
-  CollectIds();
-  BuildResources();
-  BuildPrincipals();
-  // Workload creators are principals; resolve them now that principals have
-  // indices.
+void Compiler::ResolveWorkloadCreators() {
   for (int i = 0; i < st_.workloads_size(); ++i) {
     uint32_t node = node_of_[3][i];
     const std::string& creator = st_.workloads(i).creator_id();
@@ -573,6 +618,30 @@ bool Compiler::Run() {
     }
     out_->node_creator[node] = principal;
   }
+}
+
+bool Compiler::CheckTableSizes() {
+  for (const StringTable* t :
+       {&out_->permission_names, &out_->role_names, &out_->node_ids,
+        &out_->node_names, &out_->node_paths, &out_->principal_ids,
+        &out_->principal_emails, &out_->group_ids, &out_->grant_ids}) {
+    if (t->overflowed()) {
+      diag_.AddStatus(absl::ResourceExhaustedError(
+          "the state's ids and names exceed the 4 GiB a snapshot can hold"));
+      return false;
+    }
+  }
+  return true;
+}
+
+bool Compiler::Run() {
+  CompileProfile(st_, opt_, diag_, out_);
+  if (!diag_.ok()) return false;
+  CollectIds();
+  BuildResources();
+  BuildPrincipals();
+  // Workload creators are principals: resolved once principals have indices.
+  ResolveWorkloadCreators();
   BuildGroups();
   if (diag_.full()) return false;
   ComputeGroupClosures();
@@ -586,16 +655,7 @@ bool Compiler::Run() {
   if (!diag_.ok()) return false;
   LayOutGrants();
   BuildIndexes();
-  for (const StringTable* t :
-       {&out_->permission_names, &out_->role_names, &out_->node_ids,
-        &out_->node_names, &out_->node_paths, &out_->principal_ids,
-        &out_->principal_emails, &out_->group_ids, &out_->grant_ids}) {
-    if (t->overflowed()) {
-      diag_.AddStatus(absl::ResourceExhaustedError(
-          "the state's ids and names exceed the 4 GiB a snapshot can hold"));
-      return false;
-    }
-  }
+  if (!CheckTableSizes()) return false;
   return diag_.ok();
 }
 

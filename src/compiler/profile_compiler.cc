@@ -230,295 +230,391 @@ uint16_t FindRole(const SnapshotTables& s, absl::string_view name) {
   return kNoRole;
 }
 
-void CompileProfile(const v1::PolicySet& state, const EngineOptions& options,
-                    Diagnostics& diag, SnapshotTables* out) {
-  v1::Profile profile = EffectiveBaseProfile(options);
-  const int base_permissions = profile.permissions_size();
-  const int base_roles = profile.roles_size();
-  for (const v1::Permission& p : state.custom_permissions()) {
-    *profile.add_permissions() = p;
+namespace {
+
+// One CompileProfile call: the effective profile and the name maps its passes
+// share. Problems go to `diag`; a pass after which compiling cannot go on
+// returns false.
+class ProfileCompiler {
+ public:
+  ProfileCompiler(const EngineOptions& options, Diagnostics& diag,
+                  SnapshotTables* out)
+      : options_(options), diag_(diag), out_(out) {}
+
+  void Run(const v1::PolicySet& state);
+
+ private:
+  // "profile.permissions[3]" or "custom_permissions[0]"; the same for roles.
+  std::string PermPath(int i) const;
+  std::string RolePath(int i) const;
+
+  // The base profile edited by the options, then the custom permissions and
+  // roles of `state`.
+  void BuildEffectiveProfile(const v1::PolicySet& state);
+  // out_->permissions, permission_names, perm_words and perm_by_name_.
+  void CompilePermissions();
+  // role_by_name_; false if there are too many roles or a name is bad.
+  bool IndexRoleNames();
+  // exempt_bit_: one bit per role named in some exempt_roles list; false if
+  // more than 64 are.
+  bool AssignExemptBits();
+  // out_->roles, role_names, role_perms and role_own, one role at a time.
+  void CompileRoles();
+  void CompileRole(int i);
+  // The fields only a deny role may set.
+  void CompileDenyRole(int i, const v1::Role& r, RoleRec& rec);
+  // The fields only an allow role may set; `min_level` is the highest scope
+  // it is granted at.
+  void CompileAllowRole(int i, const v1::Role& r, int min_level,
+                        bool grantable_at_org, bool grantable_below_org,
+                        RoleRec& rec);
+  // Sets the bits of the permissions `names` (field `field` of role i) in
+  // role i's row of `bits`; reports unknown permissions and those above
+  // `min_level`.
+  void AddPermissionBits(
+      int role_index, absl::string_view field,
+      const google::protobuf::RepeatedPtrField<std::string>& names,
+      int min_level, std::vector<uint64_t>& bits);
+  // A role usable as an implied project role or a cap: an allow role made of
+  // project permissions. kNoRole if `name` is empty or (reported) invalid.
+  uint16_t ProjectRoleRef(int i, const char* field, const std::string& name);
+  // member_role and auto_add_role: allow roles grantable at their scope.
+  void CompileSpecialRoles();
+  uint16_t SpecialRole(const char* field, const std::string& name,
+                       v1::ScopeType scope);
+
+  const EngineOptions& options_;
+  Diagnostics& diag_;
+  SnapshotTables* out_;
+  v1::Profile profile_;
+  int base_permissions_ = 0;
+  int base_roles_ = 0;
+  absl::flat_hash_map<std::string, int> perm_by_name_;
+  absl::flat_hash_map<std::string, int> role_by_name_;
+  absl::flat_hash_map<int, uint64_t> exempt_bit_;
+};
+
+std::string ProfileCompiler::PermPath(int i) const {
+  return i < base_permissions_
+             ? absl::StrCat("profile.permissions[", i, "]")
+             : absl::StrCat("custom_permissions[", i - base_permissions_, "]");
+}
+
+std::string ProfileCompiler::RolePath(int i) const {
+  return i < base_roles_ ? absl::StrCat("profile.roles[", i, "]")
+                         : absl::StrCat("custom_roles[", i - base_roles_, "]");
+}
+
+void ProfileCompiler::Run(const v1::PolicySet& state) {
+  BuildEffectiveProfile(state);
+  CompilePermissions();
+  // Roles: names first, so roles may refer to each other.
+  if (!IndexRoleNames()) return;
+  if (!AssignExemptBits()) return;
+  CompileRoles();
+  CompileSpecialRoles();
+  for (const RoleRec& r : out_->roles) {
+    out_->has_all_permissions_role |= r.all_permissions;
   }
-  for (const v1::Role& r : state.custom_roles()) *profile.add_roles() = r;
+  if (diag_.ok()) BuildRoleMasks(profile_, role_by_name_, out_);
+  out_->permission_names.ShrinkToFit();
+  out_->role_names.ShrinkToFit();
+  for (uint32_t i = 0; i < out_->permission_names.size(); ++i) {
+    out_->permission_index.emplace(out_->permission_names.Get(i), i);
+  }
+  out_->profile = std::move(profile_);
+}
 
-  auto perm_path = [&](int i) {
-    return i < base_permissions
-               ? absl::StrCat("profile.permissions[", i, "]")
-               : absl::StrCat("custom_permissions[", i - base_permissions, "]");
-  };
-  auto role_path = [&](int i) {
-    return i < base_roles ? absl::StrCat("profile.roles[", i, "]")
-                          : absl::StrCat("custom_roles[", i - base_roles, "]");
-  };
+void ProfileCompiler::BuildEffectiveProfile(const v1::PolicySet& state) {
+  profile_ = EffectiveBaseProfile(options_);
+  base_permissions_ = profile_.permissions_size();
+  base_roles_ = profile_.roles_size();
+  for (const v1::Permission& p : state.custom_permissions()) {
+    *profile_.add_permissions() = p;
+  }
+  for (const v1::Role& r : state.custom_roles()) *profile_.add_roles() = r;
+}
 
-  // ---- Permissions ----
-  absl::flat_hash_map<std::string, int> perm_by_name;
+void ProfileCompiler::CompilePermissions() {
   std::vector<PermissionRec> perms;
-  for (int i = 0; i < profile.permissions_size(); ++i) {
-    const v1::Permission& p = profile.permissions(i);
+  for (int i = 0; i < profile_.permissions_size(); ++i) {
+    const v1::Permission& p = profile_.permissions(i);
     if (!ValidPermissionName(p.name())) {
-      diag.Add(absl::StrCat(perm_path(i), ".name"),
-               absl::StrCat("invalid permission name ", Quote(p.name()),
-                            " (lower-case letters, digits, '_' and '.')"));
+      diag_.Add(absl::StrCat(PermPath(i), ".name"),
+                absl::StrCat("invalid permission name ", Quote(p.name()),
+                             " (lower-case letters, digits, '_' and '.')"));
       continue;
     }
     int level = LevelOf(p.scope());
     if (level < 0) {
-      diag.Add(absl::StrCat(perm_path(i), ".scope"),
-               absl::StrCat("permission ", Quote(p.name()), " has no scope"));
+      diag_.Add(absl::StrCat(PermPath(i), ".scope"),
+                absl::StrCat("permission ", Quote(p.name()), " has no scope"));
       continue;
     }
     if (p.forbidden_on_default_project() && level != kProjectLevel) {
-      diag.Add(absl::StrCat(perm_path(i), ".forbidden_on_default_project"),
-               absl::StrCat("permission ", Quote(p.name()),
-                            " is not a project permission"));
+      diag_.Add(absl::StrCat(PermPath(i), ".forbidden_on_default_project"),
+                absl::StrCat("permission ", Quote(p.name()),
+                             " is not a project permission"));
     }
     auto [it, inserted] =
-        perm_by_name.emplace(p.name(), static_cast<int>(perms.size()));
+        perm_by_name_.emplace(p.name(), static_cast<int>(perms.size()));
     if (!inserted) {
-      diag.Add(absl::StrCat(perm_path(i), ".name"),
-               absl::StrCat("duplicate permission ", Quote(p.name())));
+      diag_.Add(absl::StrCat(PermPath(i), ".name"),
+                absl::StrCat("duplicate permission ", Quote(p.name())));
       continue;
     }
-    out->permission_names.Add(p.name());
+    out_->permission_names.Add(p.name());
     perms.push_back(
         {static_cast<uint8_t>(level), p.forbidden_on_default_project()});
   }
-  out->permissions = std::move(perms);
-  const size_t num_perms = out->permissions.size();
-  out->perm_words = std::max<size_t>(1, (num_perms + 63) / 64);
+  out_->permissions = std::move(perms);
+  const size_t num_perms = out_->permissions.size();
+  out_->perm_words = std::max<size_t>(1, (num_perms + 63) / 64);
+}
 
-  // ---- Roles: names first, so roles may refer to each other ----
-  if (profile.roles_size() >= kNoRole ||
-      static_cast<size_t>(profile.roles_size()) > options.max_roles ||
-      MaskWordsFor(profile.roles_size()) == 0) {
-    diag.Add("custom_roles",
-             absl::StrCat("too many roles (", profile.roles_size(),
-                          "; EngineOptions::max_roles is ", options.max_roles,
-                          ", at most 4096)"));
-    return;
+bool ProfileCompiler::IndexRoleNames() {
+  if (profile_.roles_size() >= kNoRole ||
+      static_cast<size_t>(profile_.roles_size()) > options_.max_roles ||
+      MaskWordsFor(profile_.roles_size()) == 0) {
+    diag_.Add("custom_roles",
+              absl::StrCat("too many roles (", profile_.roles_size(),
+                           "; EngineOptions::max_roles is ", options_.max_roles,
+                           ", at most 4096)"));
+    return false;
   }
-  absl::flat_hash_map<std::string, int> role_by_name;
-  for (int i = 0; i < profile.roles_size(); ++i) {
-    const v1::Role& r = profile.roles(i);
+  for (int i = 0; i < profile_.roles_size(); ++i) {
+    const v1::Role& r = profile_.roles(i);
     if (!ValidRoleName(r.name())) {
-      diag.Add(absl::StrCat(role_path(i), ".name"),
-               absl::StrCat("invalid role name ", Quote(r.name()),
-                            " (lower-case letters, digits and '_')"));
+      diag_.Add(absl::StrCat(RolePath(i), ".name"),
+                absl::StrCat("invalid role name ", Quote(r.name()),
+                             " (lower-case letters, digits and '_')"));
       continue;
     }
-    if (!role_by_name.emplace(r.name(), i).second) {
-      diag.Add(absl::StrCat(role_path(i), ".name"),
-               absl::StrCat("duplicate role ", Quote(r.name())));
+    if (!role_by_name_.emplace(r.name(), i).second) {
+      diag_.Add(absl::StrCat(RolePath(i), ".name"),
+                absl::StrCat("duplicate role ", Quote(r.name())));
     }
   }
-  if (!diag.ok()) return;
+  return diag_.ok();
+}
 
-  // Roles that appear in some exempt_roles list get one bit each.
-  absl::flat_hash_map<int, uint64_t> exempt_bit;
-  for (int i = 0; i < profile.roles_size(); ++i) {
-    for (const std::string& e : profile.roles(i).exempt_roles()) {
-      auto it = role_by_name.find(e);
-      if (it == role_by_name.end() || exempt_bit.contains(it->second)) continue;
-      if (exempt_bit.size() >= 64) {
-        diag.Add(absl::StrCat(role_path(i), ".exempt_roles"),
-                 "more than 64 distinct roles are used as exemptions");
-        return;
-      }
-      exempt_bit[it->second] = uint64_t{1} << exempt_bit.size();
-    }
-  }
-
-  const size_t words = out->perm_words;
-  out->roles.assign(profile.roles_size(), RoleRec{});
-  out->role_perms.assign(profile.roles_size() * words, 0);
-  out->role_own.assign(profile.roles_size() * words, 0);
-
-  auto perm_list =
-      [&](int role_index, const std::string& field,
-          const google::protobuf::RepeatedPtrField<std::string>& names,
-          int min_level, std::vector<uint64_t>& bits) {
-        for (int j = 0; j < names.size(); ++j) {
-          auto it = perm_by_name.find(names[j]);
-          if (it == perm_by_name.end()) {
-            diag.Add(
-                absl::StrCat(role_path(role_index), ".", field, "[", j, "]"),
-                absl::StrCat("unknown permission ", Quote(names[j])));
-            continue;
-          }
-          const int level = out->permissions[it->second].level;
-          if (level < min_level) {
-            diag.Add(
-                absl::StrCat(role_path(role_index), ".", field, "[", j, "]"),
-                absl::StrCat("permission ", Quote(names[j]),
-                             " is above the scopes the role is granted at"));
-            continue;
-          }
-          bits[role_index * words + (it->second >> 6)] |= uint64_t{1}
-                                                          << (it->second & 63);
-        }
-      };
-
-  // A role usable as an implied project role or a cap must be an allow role
-  // made of project permissions.
-  auto project_role_ref = [&](int i, const char* field,
-                              const std::string& name) -> uint16_t {
-    if (name.empty()) return kNoRole;
-    auto it = role_by_name.find(name);
-    if (it == role_by_name.end()) {
-      diag.Add(absl::StrCat(role_path(i), ".", field),
-               absl::StrCat("unknown role ", Quote(name)));
-      return kNoRole;
-    }
-    const v1::Role& target = profile.roles(it->second);
-    bool project_only =
-        target.effect() != v1::ROLE_EFFECT_DENY && !target.all_permissions();
-    for (const std::string& pn : target.permissions()) {
-      auto pit = perm_by_name.find(pn);
-      if (pit != perm_by_name.end() &&
-          out->permissions[pit->second].level != kProjectLevel) {
-        project_only = false;
-      }
-    }
-    if (!project_only) {
-      diag.Add(absl::StrCat(role_path(i), ".", field),
-               absl::StrCat("role ", Quote(name),
-                            " is not an allow role of project permissions"));
-      return kNoRole;
-    }
-    return static_cast<uint16_t>(it->second);
-  };
-
-  for (int i = 0; i < profile.roles_size(); ++i) {
-    const v1::Role& r = profile.roles(i);
-    RoleRec& rec = out->roles[i];
-    out->role_names.Add(r.name());
-    rec.deny = r.effect() == v1::ROLE_EFFECT_DENY;
-    if (r.effect() != v1::ROLE_EFFECT_UNSPECIFIED &&
-        r.effect() != v1::ROLE_EFFECT_ALLOW && !rec.deny) {
-      diag.Add(absl::StrCat(role_path(i), ".effect"), "unknown effect");
-    }
-    if (auto it = exempt_bit.find(i); it != exempt_bit.end()) {
-      rec.exempt_bit = it->second;
-    }
-
-    int min_level = kProjectLevel;  // the highest scope it is granted at
-    bool grantable_at_org = false, grantable_below_org = false;
-    for (int j = 0; j < r.grantable_at_size(); ++j) {
-      int level = LevelOf(r.grantable_at(j));
-      if (level < 0) {
-        diag.Add(absl::StrCat(role_path(i), ".grantable_at[", j, "]"),
-                 "unknown scope type");
+bool ProfileCompiler::AssignExemptBits() {
+  for (int i = 0; i < profile_.roles_size(); ++i) {
+    for (const std::string& e : profile_.roles(i).exempt_roles()) {
+      auto it = role_by_name_.find(e);
+      if (it == role_by_name_.end() || exempt_bit_.contains(it->second)) {
         continue;
       }
-      min_level = std::min(min_level, level);
-      (level == kOrgLevel ? grantable_at_org : grantable_below_org) = true;
-    }
-    for (int j = 0; j < r.subject_kinds_size(); ++j) {
-      if (r.subject_kinds(j) == v1::SUBJECT_KIND_UNSPECIFIED ||
-          !v1::SubjectKind_IsValid(r.subject_kinds(j))) {
-        diag.Add(absl::StrCat(role_path(i), ".subject_kinds[", j, "]"),
-                 "unknown subject kind");
+      if (exempt_bit_.size() >= 64) {
+        diag_.Add(absl::StrCat(RolePath(i), ".exempt_roles"),
+                  "more than 64 distinct roles are used as exemptions");
+        return false;
       }
+      exempt_bit_[it->second] = uint64_t{1} << exempt_bit_.size();
     }
-    perm_list(i, "permissions", r.permissions(), min_level, out->role_perms);
+  }
+  return true;
+}
 
-    if (rec.deny) {
-      if (r.all_permissions() || r.own_workload_permissions_size() > 0 ||
-          !r.public_project_role().empty() ||
-          !r.private_project_role().empty()) {
-        diag.Add(role_path(i),
-                 absl::StrCat("deny role ", Quote(r.name()),
-                              " sets allow-only fields (all_permissions, "
-                              "own_workload_permissions, *_project_role)"));
-      }
-      rec.cap_role = project_role_ref(i, "implied_project_role_cap",
-                                      r.implied_project_role_cap());
-      for (int j = 0; j < r.exempt_roles_size(); ++j) {
-        auto it = role_by_name.find(r.exempt_roles(j));
-        if (it == role_by_name.end()) {
-          diag.Add(absl::StrCat(role_path(i), ".exempt_roles[", j, "]"),
-                   absl::StrCat("unknown role ", Quote(r.exempt_roles(j))));
-          continue;
-        }
-        rec.exempt_mask |= exempt_bit[it->second];
-      }
-      for (int j = 0; j < r.incompatible_roles_size(); ++j) {
-        if (!role_by_name.contains(r.incompatible_roles(j))) {
-          diag.Add(
-              absl::StrCat(role_path(i), ".incompatible_roles[", j, "]"),
-              absl::StrCat("unknown role ", Quote(r.incompatible_roles(j))));
-        }
-      }
-      project_role_ref(i, "project_role_limit", r.project_role_limit());
+void ProfileCompiler::AddPermissionBits(
+    int role_index, absl::string_view field,
+    const google::protobuf::RepeatedPtrField<std::string>& names, int min_level,
+    std::vector<uint64_t>& bits) {
+  const size_t words = out_->perm_words;
+  for (int j = 0; j < names.size(); ++j) {
+    auto it = perm_by_name_.find(names[j]);
+    if (it == perm_by_name_.end()) {
+      diag_.Add(absl::StrCat(RolePath(role_index), ".", field, "[", j, "]"),
+                absl::StrCat("unknown permission ", Quote(names[j])));
+      continue;
+    }
+    const int level = out_->permissions[it->second].level;
+    if (level < min_level) {
+      diag_.Add(absl::StrCat(RolePath(role_index), ".", field, "[", j, "]"),
+                absl::StrCat("permission ", Quote(names[j]),
+                             " is above the scopes the role is granted at"));
+      continue;
+    }
+    bits[role_index * words + (it->second >> 6)] |= uint64_t{1}
+                                                    << (it->second & 63);
+  }
+}
+
+uint16_t ProfileCompiler::ProjectRoleRef(int i, const char* field,
+                                         const std::string& name) {
+  if (name.empty()) return kNoRole;
+  auto it = role_by_name_.find(name);
+  if (it == role_by_name_.end()) {
+    diag_.Add(absl::StrCat(RolePath(i), ".", field),
+              absl::StrCat("unknown role ", Quote(name)));
+    return kNoRole;
+  }
+  const v1::Role& target = profile_.roles(it->second);
+  bool project_only =
+      target.effect() != v1::ROLE_EFFECT_DENY && !target.all_permissions();
+  for (const std::string& pn : target.permissions()) {
+    auto pit = perm_by_name_.find(pn);
+    if (pit != perm_by_name_.end() &&
+        out_->permissions[pit->second].level != kProjectLevel) {
+      project_only = false;
+    }
+  }
+  if (!project_only) {
+    diag_.Add(absl::StrCat(RolePath(i), ".", field),
+              absl::StrCat("role ", Quote(name),
+                           " is not an allow role of project permissions"));
+    return kNoRole;
+  }
+  return static_cast<uint16_t>(it->second);
+}
+
+void ProfileCompiler::CompileRoles() {
+  const size_t words = out_->perm_words;
+  out_->roles.assign(profile_.roles_size(), RoleRec{});
+  out_->role_perms.assign(profile_.roles_size() * words, 0);
+  out_->role_own.assign(profile_.roles_size() * words, 0);
+  for (int i = 0; i < profile_.roles_size(); ++i) CompileRole(i);
+}
+
+void ProfileCompiler::CompileRole(int i) {
+  const v1::Role& r = profile_.roles(i);
+  RoleRec& rec = out_->roles[i];
+  out_->role_names.Add(r.name());
+  rec.deny = r.effect() == v1::ROLE_EFFECT_DENY;
+  if (r.effect() != v1::ROLE_EFFECT_UNSPECIFIED &&
+      r.effect() != v1::ROLE_EFFECT_ALLOW && !rec.deny) {
+    diag_.Add(absl::StrCat(RolePath(i), ".effect"), "unknown effect");
+  }
+  if (auto it = exempt_bit_.find(i); it != exempt_bit_.end()) {
+    rec.exempt_bit = it->second;
+  }
+
+  int min_level = kProjectLevel;  // the highest scope it is granted at
+  bool grantable_at_org = false, grantable_below_org = false;
+  for (int j = 0; j < r.grantable_at_size(); ++j) {
+    int level = LevelOf(r.grantable_at(j));
+    if (level < 0) {
+      diag_.Add(absl::StrCat(RolePath(i), ".grantable_at[", j, "]"),
+                "unknown scope type");
+      continue;
+    }
+    min_level = std::min(min_level, level);
+    (level == kOrgLevel ? grantable_at_org : grantable_below_org) = true;
+  }
+  for (int j = 0; j < r.subject_kinds_size(); ++j) {
+    if (r.subject_kinds(j) == v1::SUBJECT_KIND_UNSPECIFIED ||
+        !v1::SubjectKind_IsValid(r.subject_kinds(j))) {
+      diag_.Add(absl::StrCat(RolePath(i), ".subject_kinds[", j, "]"),
+                "unknown subject kind");
+    }
+  }
+  AddPermissionBits(i, "permissions", r.permissions(), min_level,
+                    out_->role_perms);
+  if (rec.deny) {
+    CompileDenyRole(i, r, rec);
+  } else {
+    CompileAllowRole(i, r, min_level, grantable_at_org, grantable_below_org,
+                     rec);
+  }
+}
+
+void ProfileCompiler::CompileDenyRole(int i, const v1::Role& r, RoleRec& rec) {
+  if (r.all_permissions() || r.own_workload_permissions_size() > 0 ||
+      !r.public_project_role().empty() || !r.private_project_role().empty()) {
+    diag_.Add(RolePath(i),
+              absl::StrCat("deny role ", Quote(r.name()),
+                           " sets allow-only fields (all_permissions, "
+                           "own_workload_permissions, *_project_role)"));
+  }
+  rec.cap_role = ProjectRoleRef(i, "implied_project_role_cap",
+                                r.implied_project_role_cap());
+  for (int j = 0; j < r.exempt_roles_size(); ++j) {
+    auto it = role_by_name_.find(r.exempt_roles(j));
+    if (it == role_by_name_.end()) {
+      diag_.Add(absl::StrCat(RolePath(i), ".exempt_roles[", j, "]"),
+                absl::StrCat("unknown role ", Quote(r.exempt_roles(j))));
+      continue;
+    }
+    rec.exempt_mask |= exempt_bit_[it->second];
+  }
+  for (int j = 0; j < r.incompatible_roles_size(); ++j) {
+    if (!role_by_name_.contains(r.incompatible_roles(j))) {
+      diag_.Add(absl::StrCat(RolePath(i), ".incompatible_roles[", j, "]"),
+                absl::StrCat("unknown role ", Quote(r.incompatible_roles(j))));
+    }
+  }
+  ProjectRoleRef(i, "project_role_limit", r.project_role_limit());
+}
+
+void ProfileCompiler::CompileAllowRole(int i, const v1::Role& r, int min_level,
+                                       bool grantable_at_org,
+                                       bool grantable_below_org, RoleRec& rec) {
+  const size_t words = out_->perm_words;
+  if (!r.implied_project_role_cap().empty() || r.exempt_roles_size() > 0 ||
+      r.incompatible_roles_size() > 0 || !r.project_role_limit().empty()) {
+    diag_.Add(RolePath(i), absl::StrCat("allow role ", Quote(r.name()),
+                                        " sets deny-only fields"));
+  }
+  if (r.all_permissions()) {
+    if (!grantable_at_org || grantable_below_org) {
+      diag_.Add(absl::StrCat(RolePath(i), ".all_permissions"),
+                "an all_permissions role must be grantable at the org "
+                "scope only");
     } else {
-      if (!r.implied_project_role_cap().empty() || r.exempt_roles_size() > 0 ||
-          r.incompatible_roles_size() > 0 || !r.project_role_limit().empty()) {
-        diag.Add(role_path(i), absl::StrCat("allow role ", Quote(r.name()),
-                                            " sets deny-only fields"));
-      }
-      if (r.all_permissions()) {
-        if (!grantable_at_org || grantable_below_org) {
-          diag.Add(absl::StrCat(role_path(i), ".all_permissions"),
-                   "an all_permissions role must be grantable at the org "
-                   "scope only");
-        } else {
-          std::fill(out->role_perms.begin() + i * words,
-                    out->role_perms.begin() + (i + 1) * words, ~uint64_t{0});
-          rec.all_permissions = true;
-        }
-      }
-      perm_list(i, "own_workload_permissions", r.own_workload_permissions(),
-                kProjectLevel, out->role_own);
-      if (!r.public_project_role().empty() ||
-          !r.private_project_role().empty()) {
-        bool cloud_only = r.grantable_at_size() > 0 && min_level == kCloudLevel;
-        for (int j = 0; j < r.grantable_at_size(); ++j) {
-          cloud_only &= r.grantable_at(j) == v1::SCOPE_TYPE_CLOUD;
-        }
-        if (!cloud_only) {
-          diag.Add(role_path(i),
-                   absl::StrCat("role ", Quote(r.name()),
-                                " implies project roles but is not a cloud "
-                                "role"));
-        }
-      }
-      rec.public_project_role =
-          project_role_ref(i, "public_project_role", r.public_project_role());
-      rec.private_project_role =
-          project_role_ref(i, "private_project_role", r.private_project_role());
+      std::fill(out_->role_perms.begin() + i * words,
+                out_->role_perms.begin() + (i + 1) * words, ~uint64_t{0});
+      rec.all_permissions = true;
     }
   }
+  AddPermissionBits(i, "own_workload_permissions", r.own_workload_permissions(),
+                    kProjectLevel, out_->role_own);
+  if (!r.public_project_role().empty() || !r.private_project_role().empty()) {
+    bool cloud_only = r.grantable_at_size() > 0 && min_level == kCloudLevel;
+    for (int j = 0; j < r.grantable_at_size(); ++j) {
+      cloud_only &= r.grantable_at(j) == v1::SCOPE_TYPE_CLOUD;
+    }
+    if (!cloud_only) {
+      diag_.Add(RolePath(i), absl::StrCat("role ", Quote(r.name()),
+                                          " implies project roles but is not "
+                                          "a cloud role"));
+    }
+  }
+  rec.public_project_role =
+      ProjectRoleRef(i, "public_project_role", r.public_project_role());
+  rec.private_project_role =
+      ProjectRoleRef(i, "private_project_role", r.private_project_role());
+}
 
-  auto special_role = [&](const char* field, const std::string& name,
-                          v1::ScopeType scope) -> uint16_t {
-    if (name.empty()) return kNoRole;
-    auto it = role_by_name.find(name);
-    const v1::Role* r =
-        it == role_by_name.end() ? nullptr : &profile.roles(it->second);
-    bool ok = r != nullptr && r->effect() != v1::ROLE_EFFECT_DENY &&
-              std::find(r->grantable_at().begin(), r->grantable_at().end(),
-                        scope) != r->grantable_at().end();
-    if (!ok) {
-      diag.Add(absl::StrCat("profile.", field),
-               absl::StrCat(Quote(name), " is not an allow role grantable at ",
-                            v1::ScopeType_Name(scope)));
-      return kNoRole;
-    }
-    return static_cast<uint16_t>(it->second);
-  };
-  out->member_role =
-      special_role("member_role", profile.member_role(), v1::SCOPE_TYPE_ORG);
-  special_role("auto_add_role", profile.auto_add_role(), v1::SCOPE_TYPE_CLOUD);
-  for (const RoleRec& r : out->roles) {
-    out->has_all_permissions_role |= r.all_permissions;
+uint16_t ProfileCompiler::SpecialRole(const char* field,
+                                      const std::string& name,
+                                      v1::ScopeType scope) {
+  if (name.empty()) return kNoRole;
+  auto it = role_by_name_.find(name);
+  const v1::Role* r =
+      it == role_by_name_.end() ? nullptr : &profile_.roles(it->second);
+  bool ok = r != nullptr && r->effect() != v1::ROLE_EFFECT_DENY &&
+            std::find(r->grantable_at().begin(), r->grantable_at().end(),
+                      scope) != r->grantable_at().end();
+  if (!ok) {
+    diag_.Add(absl::StrCat("profile.", field),
+              absl::StrCat(Quote(name), " is not an allow role grantable at ",
+                           v1::ScopeType_Name(scope)));
+    return kNoRole;
   }
-  if (diag.ok()) BuildRoleMasks(profile, role_by_name, out);
-  out->permission_names.ShrinkToFit();
-  out->role_names.ShrinkToFit();
-  for (uint32_t i = 0; i < out->permission_names.size(); ++i) {
-    out->permission_index.emplace(out->permission_names.Get(i), i);
-  }
-  out->profile = std::move(profile);
+  return static_cast<uint16_t>(it->second);
+}
+
+void ProfileCompiler::CompileSpecialRoles() {
+  out_->member_role =
+      SpecialRole("member_role", profile_.member_role(), v1::SCOPE_TYPE_ORG);
+  SpecialRole("auto_add_role", profile_.auto_add_role(), v1::SCOPE_TYPE_CLOUD);
+}
+
+}  // namespace
+
+void CompileProfile(const v1::PolicySet& state, const EngineOptions& options,
+                    Diagnostics& diag, SnapshotTables* out) {
+  ProfileCompiler(options, diag, out).Run(state);
 }
 
 }  // namespace internal
