@@ -52,8 +52,13 @@ absl::StatusOr<std::shared_ptr<const Engine>> PolicyStore::Impl::NextEngine(
         SnapshotBuilder::Apply(EngineFriendAccess::State(base), delta);
     if (snapshot.ok() && !SnapshotBuilder::NeedsCompaction(**snapshot)) {
       *incremental = true;
+      std::shared_ptr<const internal::Snapshot> next = *std::move(snapshot);
+      // Fold the overlays in once Check would pay for them: same lineage.
+      if (SnapshotBuilder::NeedsRepack(*next)) {
+        next = SnapshotBuilder::Repack(*next);
+      }
       return std::shared_ptr<const Engine>(
-          EngineFriendAccess::Make(*std::move(snapshot), revision));
+          EngineFriendAccess::Make(std::move(next), revision));
     }
     // A delta the builder refuses, the compiler judges (with the state's
     // own field paths); one that needs compaction is compiled afresh.

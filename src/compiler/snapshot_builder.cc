@@ -522,10 +522,37 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> SnapshotBuilder::Apply(
 }
 
 bool SnapshotBuilder::NeedsCompaction(const Snapshot& s) {
-  const size_t live = s.num_grants + s.principals.size();
-  const size_t dead =
-      (s.grants.size() - s.num_grants) + s.principal_overlay.size();
-  return dead > live + 4096;
+  const size_t dead = s.grants.size() - s.num_grants;
+  return dead > s.num_grants + 4096;
+}
+
+bool SnapshotBuilder::NeedsRepack(const Snapshot& s) {
+  const size_t overridden = s.principal_overlay.size() +
+                            s.group_span_overlay.size() +
+                            s.expiring_overlay.size();
+  return overridden > std::max<size_t>(256, s.principals.size() / 16);
+}
+
+std::shared_ptr<const Snapshot> SnapshotBuilder::Repack(const Snapshot& s) {
+  auto out = std::make_shared<Snapshot>(s);
+  HugeVector<PrincipalRec> principals(s.principals.size());
+  for (uint32_t p = 0; p < principals.size(); ++p) {
+    principals[p] = s.Principal(p);
+    principals[p].overridden = 0;
+  }
+  out->principals = Column<PrincipalRec>::Adopt(std::move(principals));
+  out->principal_overlay = Overlay<PrincipalRec>();
+  std::vector<GrantSpan> groups(s.group_spans.size());
+  for (uint32_t g = 0; g < groups.size(); ++g) groups[g] = s.GroupSpan(g);
+  out->group_spans = Column<GrantSpan>::Adopt(std::move(groups));
+  out->group_span_overlay = Overlay<GrantSpan>();
+  if (!s.principal_expiring_spans.empty()) {
+    std::vector<GrantSpan> spans(s.principal_expiring_spans.size());
+    for (uint32_t p = 0; p < spans.size(); ++p) spans[p] = s.ExpiringSpan(p);
+    out->principal_expiring_spans = Column<GrantSpan>::Adopt(std::move(spans));
+  }
+  out->expiring_overlay = Overlay<GrantSpan>();
+  return out;
 }
 
 }  // namespace internal
