@@ -535,6 +535,32 @@ Decision EvaluateTraced(const Snapshot& s, uint32_t p, uint32_t k, uint32_t r,
   return ToDecision(s, v, revision, until);
 }
 
+void GatherPathRoles(const Snapshot& s, uint32_t p, const Node& node, int top,
+                     int64_t now_nanos, uint64_t at[3]) noexcept {
+  RequestContext context;
+  context.now = absl::FromUnixNanos(now_nanos);
+  LazyNow now(context, ClockOf(s));
+  at[0] = at[1] = at[2] = 0;
+  ForEachSubjectPathGrant(s, s.Principal(p), MakePathScopes(node.path, top),
+                          [&](uint32_t i, int level) {
+                            const uint64_t bit = uint64_t{1}
+                                                 << s.grants[i].role;
+                            if ((at[level] & bit) == 0 && now.Live(s, i)) {
+                              at[level] |= bit;
+                            }
+                          });
+}
+
+uint32_t LeastGrantWithRole(const Snapshot& s, uint32_t p, uint32_t scope,
+                            uint64_t roles, int64_t now_nanos) noexcept {
+  RequestContext context;
+  context.now = absl::FromUnixNanos(now_nanos);
+  LazyNow now(context, ClockOf(s));
+  return LeastGrantAt(s, s.Principal(p), scope, [&](uint32_t i) {
+    return Has(roles, s.grants[i].role) && now.Live(s, i);
+  });
+}
+
 }  // namespace internal
 
 // Defined here rather than in src/engine/engine.cc so that the evaluation

@@ -50,6 +50,28 @@ inline Decision MakeDecision(Reason reason, uint64_t revision) {
 std::pair<uint32_t, uint32_t> GrantRange(const Snapshot& s, uint32_t subject,
                                          uint32_t scope);
 
+// ---- For the lookups of src/query (additive; Check does not use them) ----
+// A lookup decides many (permission, resource) pairs for one principal, or
+// one pair for many principals, through the same core (decide.h):
+// GatherPathRoles is the scan of steps 7-10's gathering, run once and
+// reused, and LeastGrantWithRole finds the deciding grant the core names.
+// Both judge expiry at `now_nanos` (Unix nanoseconds) and need
+// s.mask_path (at most 64 roles). No allocation, no lock.
+
+// Sets at[level], for level <= top, to the roles of the live grants of
+// principal p (its own and its groups') at path[level] of `node`, exactly as
+// Check gathers them; at[level] for level > top is 0.
+void GatherPathRoles(const Snapshot& s, uint32_t principal, const Node& node,
+                     int top, int64_t now_nanos, uint64_t at[3]) noexcept;
+
+// The least live grant (by subject rank, then grant id) of principal p or
+// of its groups at `scope` whose role is in `roles`: the grant Check
+// reports when the core decides at that scope with that mask. kNone if
+// none.
+uint32_t LeastGrantWithRole(const Snapshot& s, uint32_t principal,
+                            uint32_t scope, uint64_t roles,
+                            int64_t now_nanos) noexcept;
+
 }  // namespace internal
 }  // namespace arbiter
 

@@ -1,0 +1,402 @@
+#include "src/query/query_index.h"
+
+#include <algorithm>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "arbiter/v1/principal.pb.h"
+#include "src/internal/hashing.h"
+
+namespace arbiter {
+namespace internal {
+namespace {
+
+constexpr int kNumKinds = 6;
+
+// Indices [0, n) of one kind, sorted by id (bytewise). A full compile lays
+// each kind out in id order already; a derived snapshot appends.
+template <typename IdOf>
+void SortById(std::vector<uint32_t>* v, IdOf&& id_of) {
+  bool sorted = true;
+  for (size_t i = 1; i < v->size() && sorted; ++i) {
+    sorted = id_of((*v)[i - 1]) < id_of((*v)[i]);
+  }
+  if (!sorted) {
+    std::sort(v->begin(), v->end(),
+              [&](uint32_t a, uint32_t b) { return id_of(a) < id_of(b); });
+  }
+}
+
+struct TmpMember {
+  MemberEntry entry;
+  RoleSig sig;
+};
+
+// Turns rows of (entry, signature) into a MemberTable: each row's distinct
+// signatures, and each entry's index among them.
+MemberTable MakeTable(Rows<TmpMember>&& rows, bool masks) {
+  MemberTable table;
+  table.entries.begin = rows.begin;
+  table.entries.items.reserve(rows.items.size());
+  table.sigs.begin.assign(rows.begin.size(), 0);
+  absl::flat_hash_map<std::pair<uint64_t, uint64_t>, uint32_t> intern;
+  for (size_t r = 0; r + 1 < rows.begin.size(); ++r) {
+    intern.clear();
+    const uint32_t first_sig = static_cast<uint32_t>(table.sigs.items.size());
+    for (uint32_t i = rows.begin[r]; i < rows.begin[r + 1]; ++i) {
+      MemberEntry e = rows.items[i].entry;
+      if (masks && e.sig != kIrregular) {
+        const RoleSig& sig = rows.items[i].sig;
+        auto [it, added] = intern.try_emplace(
+            std::make_pair(sig.at0, sig.at1),
+            static_cast<uint32_t>(table.sigs.items.size() - first_sig));
+        if (added) table.sigs.items.push_back(sig);
+        e.sig = it->second;
+      } else {
+        e.sig = kIrregular;
+      }
+      table.entries.items.push_back(e);
+    }
+    table.sigs.begin[r + 1] = static_cast<uint32_t>(table.sigs.items.size());
+  }
+  return table;
+}
+
+// Deterministic across processes of one build (std::hash of bytes has no
+// per-process seed), unlike absl::Hash.
+class Digester {
+ public:
+  void Bytes(const void* data, size_t n) {
+    const uint64_t h = std::hash<std::string_view>()(
+        std::string_view(static_cast<const char*>(data), n));
+    state_ = hashing_internal::Mix(state_ ^ (h + 0x9e3779b97f4a7c15ull +
+                                             (state_ << 6) + (state_ >> 2)));
+  }
+  void Words(const std::vector<uint64_t>& w) {
+    Bytes(w.data(), w.size() * sizeof(uint64_t));
+  }
+  void Strings(const StringColumn& c) {
+    const uint64_t n = c.size();
+    Bytes(&n, sizeof(n));
+    if (n > 0) Bytes(c.data(), c.Offset(static_cast<uint32_t>(n)));
+  }
+  uint64_t value() const { return state_; }
+
+ private:
+  uint64_t state_ = 0x243f6a8885a308d3ull;
+};
+
+}  // namespace
+
+std::unique_ptr<const QueryIndex> QueryIndex::Build(const Snapshot& s) {
+  auto ix = std::make_unique<QueryIndex>();
+  ix->s = &s;
+  const uint32_t num_nodes = static_cast<uint32_t>(s.nodes.size());
+  const uint32_t num_principals = static_cast<uint32_t>(s.principals.size());
+  const uint32_t num_groups = static_cast<uint32_t>(s.group_spans.size());
+  const bool masks = s.mask_path;
+
+  // ---- Ranks ----
+  std::vector<uint32_t> by_kind[kNumKinds];
+  for (uint32_t n = 0; n < num_nodes; ++n) {
+    by_kind[static_cast<int>(s.nodes[n].kind)].push_back(n);
+  }
+  ix->node_rank.assign(num_nodes, 0);
+  for (auto& nodes : by_kind) {
+    SortById(&nodes, [&](uint32_t n) { return s.node_ids.Get(n); });
+    for (uint32_t i = 0; i < nodes.size(); ++i) ix->node_rank[nodes[i]] = i;
+  }
+  std::vector<uint32_t> principals(num_principals);
+  for (uint32_t p = 0; p < num_principals; ++p) principals[p] = p;
+  SortById(&principals, [&](uint32_t p) { return s.principal_ids.Get(p); });
+  ix->principal_rank.assign(num_principals, 0);
+  for (uint32_t i = 0; i < num_principals; ++i) {
+    ix->principal_rank[principals[i]] = i;
+  }
+
+  // ---- The tree: each kind visited in rank order keeps rows sorted ----
+  {
+    std::vector<uint32_t> row, items;
+    auto build = [&](int kind, auto&& row_of, size_t rows) {
+      row.clear();
+      items.clear();
+      for (uint32_t n : by_kind[kind]) {
+        const uint32_t r = row_of(n);
+        if (r == kNone) continue;
+        row.push_back(r);
+        items.push_back(n);
+      }
+      return BuildRows(rows, row, std::move(items));
+    };
+    auto path = [&](int level) {
+      return [&s, level](uint32_t n) { return s.nodes[n].path[level]; };
+    };
+    ix->clouds_of_org = build(int(NodeKind::kCloud), path(kOrgLevel), num_nodes);
+    ix->images_of_org = build(int(NodeKind::kImage), path(kOrgLevel), num_nodes);
+    ix->projects_of_cloud =
+        build(int(NodeKind::kProject), path(kCloudLevel), num_nodes);
+    ix->class_projects = build(
+        int(NodeKind::kProject),
+        [&](uint32_t n) {
+          const Node& node = s.nodes[n];
+          return node.path[kCloudLevel] * 4 + (node.project_flags & 3);
+        },
+        size_t{num_nodes} * 4);
+    {
+      // Clouds by rank, each cloud's classes: rows stay in rank order.
+      row.clear();
+      items.clear();
+      for (uint32_t c : by_kind[int(NodeKind::kCloud)]) {
+        for (uint32_t f = 0; f < 4; ++f) {
+          if (!ix->class_projects[size_t{c} * 4 + f].empty()) {
+            row.push_back(s.nodes[c].path[kOrgLevel] * 4 + f);
+            items.push_back(c);
+          }
+        }
+      }
+      ix->class_clouds = BuildRows(size_t{num_nodes} * 4, row, std::move(items));
+    }
+    ix->configs_of_cloud =
+        build(int(NodeKind::kComputeConfig), path(kCloudLevel), num_nodes);
+    ix->workloads_of_project =
+        build(int(NodeKind::kWorkload), path(kProjectLevel), num_nodes);
+    ix->created_by = build(
+        int(NodeKind::kWorkload),
+        [&](uint32_t n) {
+          const uint32_t c = s.node_creator[n];
+          return c < num_principals ? c : kNone;
+        },
+        num_principals);
+    // Tree order within each principal's row.
+    for (size_t p = 0; p < num_principals; ++p) {
+      auto first = ix->created_by.items.begin() + ix->created_by.begin[p];
+      auto last = ix->created_by.items.begin() + ix->created_by.begin[p + 1];
+      std::sort(first, last, [&](uint32_t a, uint32_t b) {
+        const Key ka = ix->KeyOf(a), kb = ix->KeyOf(b);
+        return std::tie(ka.cloud, ka.project, ka.leaf) <
+               std::tie(kb.cloud, kb.project, kb.leaf);
+      });
+    }
+  }
+
+  // ---- Grants by scope ----
+  {
+    std::vector<uint32_t> row, items;
+    for (uint32_t subject = 0; subject < s.num_subjects(); ++subject) {
+      const GrantSpan span = s.SubjectSpan(subject);
+      for (uint32_t i = span.begin; i < span.end; ++i) {
+        row.push_back(s.grants[i].scope);
+        items.push_back(i);
+      }
+    }
+    ix->grants_at = BuildRows(num_nodes, row, std::move(items));
+  }
+
+  // ---- Principals: group reach, member tables ----
+  std::vector<uint32_t> reach_row, reach_items;
+  std::vector<uint32_t> org_row, holder_row, cloud_row, bypass_row, bypass_items,
+      active_row, active_items;
+  std::vector<TmpMember> org_items, holder_items, cloud_items;
+  struct CloudAcc {
+    uint32_t cloud;
+    uint64_t at1;
+    uint32_t least;
+    bool irregular;
+  };
+  std::vector<CloudAcc> accs;
+  for (uint32_t p : principals) {
+    const PrincipalRec& rec = s.Principal(p);
+    if (rec.state == v1::PRINCIPAL_STATE_DELETED ||
+        rec.state == v1::PRINCIPAL_STATE_INVITED) {
+      continue;  // Check denies them everything
+    }
+    const uint32_t rank = ix->principal_rank[p];
+    active_row.push_back(rec.org);
+    active_items.push_back(p);
+    uint64_t at0 = 0;
+    uint32_t least_org = kNone;
+    bool org_irregular = !masks;
+    bool has_org = false, bypass = false;
+    accs.clear();
+    auto visit = [&](GrantSpan span) {
+      for (uint32_t i = span.begin; i < span.end; ++i) {
+        const GrantRec& g = s.grants[i];
+        const uint64_t bit = g.role < 64 ? uint64_t{1} << g.role : 0;
+        const bool expiring = (g.flags & kExpiring) != 0;
+        if (g.level == kOrgLevel) {
+          if (g.scope != rec.org) continue;
+          has_org = true;
+          at0 |= bit;
+          if (least_org == kNone) least_org = i;
+          org_irregular |= expiring;
+          const RoleRec& role = s.roles[g.role];
+          bypass |= role.all_permissions && !role.deny;
+        } else if (g.level == kCloudLevel) {
+          auto it = std::find_if(accs.begin(), accs.end(), [&](const CloudAcc& a) {
+            return a.cloud == g.scope;
+          });
+          if (it == accs.end()) {
+            accs.push_back({g.scope, 0, i, false});
+            it = accs.end() - 1;
+          }
+          it->at1 |= bit;
+          it->irregular |= expiring;
+        }
+      }
+    };
+    visit(rec.grants);
+    for (uint32_t gi = rec.groups_begin; gi < rec.groups_end; ++gi) {
+      const GrantSpan span = s.principal_groups[gi];
+      if (span.begin < span.end) {
+        const uint32_t subject = s.SubjectOfGrant(span.begin);
+        if (subject >= num_principals && subject - num_principals < num_groups) {
+          reach_row.push_back(subject - num_principals);
+          reach_items.push_back(p);
+        }
+      }
+      visit(span);
+    }
+    const bool sa = rec.kind == v1::PRINCIPAL_KIND_SERVICE_ACCOUNT;
+    MemberEntry e{rank, p, org_irregular ? kIrregular : 0, least_org, kNone,
+                  sa};
+    org_row.push_back(rec.org);
+    org_items.push_back({e, RoleSig{at0, 0}});
+    if (has_org) {
+      holder_row.push_back(rec.org);
+      holder_items.push_back({e, RoleSig{at0, 0}});
+    }
+    if (bypass) {
+      bypass_row.push_back(rec.org);
+      bypass_items.push_back(p);
+    }
+    for (const CloudAcc& a : accs) {
+      MemberEntry c{rank, p, org_irregular || a.irregular ? kIrregular : 0,
+                    least_org, a.least, sa};
+      cloud_row.push_back(a.cloud);
+      cloud_items.push_back({c, RoleSig{at0, a.at1}});
+    }
+  }
+  ix->reach_of_group = BuildRows(num_groups, reach_row, std::move(reach_items));
+  ix->bypass_holders = BuildRows(num_nodes, bypass_row, std::move(bypass_items));
+  ix->principals_of_org =
+      BuildRows(num_nodes, active_row, std::move(active_items));
+  ix->org_members =
+      MakeTable(BuildRows(num_nodes, org_row, std::move(org_items)), masks);
+  ix->org_holders =
+      MakeTable(BuildRows(num_nodes, holder_row, std::move(holder_items)), masks);
+  ix->cloud_members =
+      MakeTable(BuildRows(num_nodes, cloud_row, std::move(cloud_items)), masks);
+  return ix;
+}
+
+QueryIndex::Key QueryIndex::KeyOf(uint32_t n) const {
+  const Node& node = s->nodes[n];
+  auto rank = [&](uint32_t m) { return m == kNone ? kNone : node_rank[m]; };
+  Key k{kNone, kNone, kNone};
+  switch (node.kind) {
+    case NodeKind::kOrg:
+    case NodeKind::kImage:
+      k.leaf = node_rank[n];
+      break;
+    case NodeKind::kCloud:
+      k.cloud = node_rank[n];
+      break;
+    case NodeKind::kProject:
+      k.cloud = rank(node.path[kCloudLevel]);
+      k.project = node_rank[n];
+      break;
+    case NodeKind::kComputeConfig:
+      k.cloud = rank(node.path[kCloudLevel]);
+      k.leaf = node_rank[n];
+      break;
+    case NodeKind::kWorkload:
+      k.cloud = rank(node.path[kCloudLevel]);
+      k.project = rank(node.path[kProjectLevel]);
+      k.leaf = node_rank[n];
+      break;
+  }
+  return k;
+}
+
+uint64_t QueryIndex::digest() const {
+  absl::call_once(digest_once_, [this] {
+    const Snapshot& snap = *s;
+    Digester d;
+    const uint64_t counts[] = {snap.nodes.size(),      snap.principals.size(),
+                               snap.group_spans.size(), snap.grants.size(),
+                               snap.num_grants,        snap.permissions.size(),
+                               snap.roles.size()};
+    d.Bytes(counts, sizeof(counts));
+    d.Strings(snap.node_ids);
+    d.Strings(snap.principal_ids);
+    d.Strings(snap.group_ids);
+    d.Strings(snap.permission_names);
+    d.Strings(snap.role_names);
+    const std::string profile = snap.profile->SerializeAsString();
+    d.Bytes(profile.data(), profile.size());
+    std::vector<uint64_t> w;
+    auto flush = [&](bool force) {
+      if (w.size() >= 4096 || (force && !w.empty())) {
+        d.Words(w);
+        w.clear();
+      }
+    };
+    for (uint32_t n = 0; n < snap.nodes.size(); ++n) {
+      const Node& node = snap.nodes[n];
+      w.push_back((uint64_t{node.path[0]} << 32) | node.path[1]);
+      w.push_back((uint64_t{node.path[2]} << 32) |
+                  (uint64_t{static_cast<uint8_t>(node.kind)} << 16) |
+                  (uint64_t{node.flags} << 8) | node.project_flags);
+      w.push_back(snap.node_creator[n]);
+      flush(false);
+    }
+    for (uint32_t p = 0; p < snap.principals.size(); ++p) {
+      const PrincipalRec& rec = snap.Principal(p);
+      w.push_back((uint64_t{rec.org} << 32) | (uint64_t{rec.kind} << 8) |
+                  rec.state);
+      for (uint32_t g = rec.groups_begin; g < rec.groups_end; ++g) {
+        const GrantSpan span = snap.principal_groups[g];
+        w.push_back(span.begin < span.end ? snap.SubjectOfGrant(span.begin)
+                                          : kNone);
+      }
+      flush(false);
+    }
+    for (uint32_t subject = 0; subject < snap.num_subjects(); ++subject) {
+      const GrantSpan span = snap.SubjectSpan(subject);
+      w.push_back((uint64_t{subject} << 32) | (span.end - span.begin));
+      for (uint32_t i = span.begin; i < span.end; ++i) {
+        const GrantRec& g = snap.grants[i];
+        w.push_back((uint64_t{g.scope} << 32) | (uint64_t{g.role} << 16) |
+                    (uint64_t{g.source} << 8) | g.flags);
+        w.push_back(static_cast<uint64_t>(snap.GrantExpires(i)));
+        const absl::string_view id = snap.GrantId(i);
+        w.push_back(std::hash<std::string_view>()(
+            std::string_view(id.data(), id.size())));
+      }
+      flush(false);
+    }
+    flush(true);
+    digest_ = d.value();
+  });
+  return digest_;
+}
+
+size_t QueryIndex::MemoryUsage() const {
+  return sizeof(*this) + node_rank.capacity() * sizeof(uint32_t) +
+         principal_rank.capacity() * sizeof(uint32_t) +
+         clouds_of_org.MemoryUsage() + images_of_org.MemoryUsage() +
+         class_clouds.MemoryUsage() +
+         projects_of_cloud.MemoryUsage() + class_projects.MemoryUsage() +
+         configs_of_cloud.MemoryUsage() + workloads_of_project.MemoryUsage() +
+         created_by.MemoryUsage() + grants_at.MemoryUsage() +
+         reach_of_group.MemoryUsage() + org_members.MemoryUsage() +
+         org_holders.MemoryUsage() + cloud_members.MemoryUsage() +
+         bypass_holders.MemoryUsage() + principals_of_org.MemoryUsage();
+}
+
+}  // namespace internal
+}  // namespace arbiter
