@@ -17,7 +17,8 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(bazel-bootstrap bazel-rules-java bazel-rules-proto bazel-skylib
   pkg-config g++ protobuf-compiler libprotobuf-dev libabsl-dev libre2-dev rapidjson-dev
-  libgtest-dev libgmock-dev libbenchmark-dev)
+  libgtest-dev libgmock-dev libbenchmark-dev libssl-dev libsqlite3-dev libgrpc++-dev
+  protobuf-compiler-grpc etcd-server etcd-client)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -71,6 +71,9 @@ def arbiter_system_libs(name = "system_libs"):
             "crypto": ["libcrypto"],
             # SQLite (apt: libsqlite3-dev), for the durable store (src/store).
             "sqlite3": ["sqlite3"],
+            # gRPC C++ (apt: libgrpc++-dev), for the etcd backend
+            # (src/replication).
+            "grpcpp": ["grpc++"],
             # Header-only (apt: rapidjson-dev), private to the library: the
             # strict JSON pre-scan of src/io/json_scan.cc. pkg-config has no
             # link flags for it, but fails here if it is not installed.
