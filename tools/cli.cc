@@ -15,11 +15,13 @@ namespace cli {
 namespace {
 
 std::vector<const Command*> AllCommands() {
-  return {&ValidateCommand(), &CheckCommand(), &ExplainCommand(),
-          &IamCommand(),      &TestCommand(),  &ProfileCommand(),
-          &ConvertCommand(),  &DemoCommand(),  &AuditCommand(),
-          &AuthCommand(),     &KeyCommand(),   &QuotaCommand(),
-          &AdmitCommand()};
+  return {&ValidateCommand(),    &CheckCommand(),  &ExplainCommand(),
+          &IamCommand(),         &TestCommand(),   &ProfileCommand(),
+          &ConvertCommand(),     &DemoCommand(),   &ApplyCommand(),
+          &AuditCommand(),       &AuthCommand(),   &KeyCommand(),
+          &InviteCommand(),      &SaCommand(),     &QuotaCommand(),
+          &AdmitCommand(),       &WhoCanCommand(), &WhatCanCommand(),
+          &PermissionsCommand(), &DiffCommand(),   &StoreCommand()};
 }
 
 const Command* FindCommand(absl::string_view name) {
@@ -36,9 +38,13 @@ std::string MainHelp() {
       "Usage: arbiter COMMAND [FLAGS] [ARGS]\n"
       "\n"
       "Commands:\n";
+  // The summaries start in column 12; a longer name puts its summary on the
+  // next line.
   for (const Command* command : AllCommands()) {
+    const size_t size = std::string(command->name).size();
     absl::StrAppend(&out, "  ", command->name,
-                    std::string(10 - std::string(command->name).size(), ' '),
+                    size <= 8 ? std::string(10 - size, ' ')
+                              : std::string("\n") + std::string(12, ' '),
                     command->summary, "\n");
   }
   absl::StrAppend(

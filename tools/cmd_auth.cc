@@ -1,5 +1,6 @@
 // arbiter auth (FILE | --demo) (--key CREDENTIAL|- | --email EMAIL --org ORG)
 // arbiter key hash (FILE | --demo) --principal ID --kind KIND [--name N]
+// (key create|revoke|rotate|list: cmd_identity.cc)
 
 #include <unistd.h>
 
@@ -200,22 +201,24 @@ int RunAuth(const Command& command, const ParsedArgs& args, const Io& io) {
     }
   }
 
+  // The engine indexes the keys with these options (Engine::Authenticate).
+  state->options.identity = options;
   absl::StatusOr<Compiled> compiled = LoadAndCompile(*state);
   if (!compiled.ok())
     return InputError(command, io, compiled.status().message());
-  absl::StatusOr<std::unique_ptr<const KeyIndex>> index =
-      KeyIndex::Create(compiled->loaded.state, options);
-  if (!index.ok()) {
-    return InputError(
-        command, io,
-        absl::StrCat(compiled->loaded.name, ": ", index.status().message()));
-  }
   const std::string org = args.Get("org");
   AuthResult r;
   if (by_key) {
-    r = (*index)->Authenticate(credential, at->value_or(absl::Now()),
-                               AuthContext{channel, org});
+    r = compiled->engine->Authenticate(credential, at->value_or(absl::Now()),
+                                       AuthContext{channel, org});
   } else {
+    absl::StatusOr<std::unique_ptr<const KeyIndex>> index =
+        KeyIndex::Create(compiled->loaded.state, options);
+    if (!index.ok()) {
+      return InputError(
+          command, io,
+          absl::StrCat(compiled->loaded.name, ": ", index.status().message()));
+    }
     const LoginMethod method = args.Has("sso") ? LoginMethod::kSso
                                : args.Has("magic-link")
                                    ? LoginMethod::kMagicLink
@@ -233,9 +236,15 @@ int RunAuth(const Command& command, const ParsedArgs& args, const Io& io) {
 int RunKey(const Command& command, const ParsedArgs& args, const Io& io) {
   const std::vector<std::string>& pos = args.positional();
   if (pos.empty() || pos[0] != "hash") {
-    return UsageError(command, io,
-                      "missing subcommand: arbiter key hash (FILE | --demo) "
-                      "...");
+    // create, revoke, rotate, list: through the store (cmd_identity.cc).
+    return RunKeyStore(command, args, io);
+  }
+  for (const char* flag : {"actor", "out", "audit-log", "all", "max-pending",
+                           "max-per-day", "invitation-ttl", "max-keys"}) {
+    if (args.Has(flag)) {
+      return UsageError(command, io,
+                        absl::StrCat("--", flag, " is not a flag of key hash"));
+    }
   }
   absl::StatusOr<StateArgs> state = GetStateFlags(args);
   if (!state.ok()) return UsageError(command, io, state.status().message());
@@ -409,20 +418,48 @@ const Command& KeyCommand() {
         {"json", 0, FlagSpec::kBool, "",
          "print {\"credential\": ..., \"api_key\": ...} as JSON"}};
     for (FlagSpec f : IdentityFlags()) flags.push_back(f);
+    // create, revoke, rotate, list (cmd_identity.cc).
+    for (const FlagSpec& f : IdentityStoreFlags()) {
+      bool known = false;
+      for (const FlagSpec& g : flags) known |= std::string(g.name) == f.name;
+      if (!known) flags.push_back(f);
+    }
+    flags.push_back(
+        {"all", 0, FlagSpec::kBool, "",
+         "revoke: every key of --principal (default: the actor's)"});
     return new Command{
         "key",
-        "arbiter key hash (FILE | --demo) --principal ID [--kind KIND] "
+        "arbiter key create (FILE | --demo) --actor WHO [--principal P] "
+        "[--kind KIND] [--name NAME] [--expires TIME] --out NEW\n"
+        "       arbiter key rotate (FILE | --demo) --actor WHO [--principal P] "
+        "[--name NAME] --out NEW\n"
+        "       arbiter key revoke (FILE | --demo) KEY_ID... --actor WHO --out "
+        "NEW\n"
+        "       arbiter key revoke (FILE | --demo) --all [--principal P] "
+        "--actor WHO --out NEW\n"
+        "       arbiter key list (FILE | --demo) --principal P [--at TIME] "
+        "[--json]\n"
+        "       arbiter key hash (FILE | --demo) --principal ID [--kind KIND] "
         "[--name NAME] [flags]",
-        "mint an API key for a state: the credential and its stored record",
-        "Makes a new API key for a principal of the state, checked by the\n"
-        "rules of key creation (an active principal, a kind it may hold, a\n"
-        "unique name, the live-key limit). Prints the credential on the\n"
-        "first line (shown only now) and then the api_keys record to add to\n"
-        "the state: a random salt and SHA-256(salt || secret), never the\n"
-        "secret. The state itself is not changed. See docs/identity.md.\n"
+        "create, revoke, rotate and list API keys; mint a key record",
+        "create, rotate and revoke apply a transaction to FILE through the\n"
+        "policy store and write the new state to --out (access-model \xC2\xA7"
+        "10.5):\n"
+        "a user makes and rotates its own keys (--principal defaults to the\n"
+        "actor; personal keys need a --name unique among its live keys;\n"
+        "cli-login keys expire after --cli-login-ttl, default 168h); org\n"
+        "owners manage service accounts' keys (--principal NAME|ID) and may\n"
+        "revoke anyone's. rotate makes one new key and revokes the others.\n"
+        "A new key's credential is printed on the first line, shown only\n"
+        "now; the state keeps a random salt and SHA-256(salt || secret).\n"
+        "list prints a principal's keys with their status.\n"
         "\n"
-        "Exits 0 when the key was made, 1 when a rule refused it, 2 on a\n"
-        "usage or input error.\n",
+        "hash makes a key for a principal of the state without a store: it\n"
+        "prints the credential and the api_keys record to add by hand; the\n"
+        "state itself is not changed. See docs/identity.md.\n"
+        "\n"
+        "Exits 0 when done, 1 when a rule refused it, 2 on a usage or input\n"
+        "error.\n",
         flags,
         &RunKey};
   }();

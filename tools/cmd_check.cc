@@ -1,5 +1,6 @@
-// arbiter check (FILE | --demo) --principal P --permission X --resource R
-// arbiter check (FILE | --demo) --queries FILE|-
+// arbiter check (FILE | --demo | --store DIR) --principal P --permission X
+//     --resource R
+// arbiter check (FILE | --demo | --store DIR) --queries FILE|-
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -15,6 +16,9 @@
 #include "tools/decision_format.h"
 #include "tools/query_runner.h"
 #include "tools/suggest.h"
+#ifdef ARBITER_HAVE_STORE
+#include "tools/store_cli.h"
+#endif
 
 namespace arbiter {
 namespace cli {
@@ -76,9 +80,27 @@ int RunQueryStream(const Command& command, const ParsedArgs& args, const Io& io,
   return kExitOk;
 }
 
+// The last committed state of the durable store in `dir` (--store).
+absl::StatusOr<Compiled> LoadFromStore(const std::string& dir,
+                                       const StateArgs& state) {
+#ifdef ARBITER_HAVE_STORE
+  return LoadStoreAndCompile(dir, state);
+#else
+  return absl::FailedPreconditionError(
+      "--store: this arbiter was built without the durable store (configure "
+      "with -DARBITER_WITH_STORE=ON)");
+#endif
+}
+
 int RunCheck(const Command& command, const ParsedArgs& args, const Io& io) {
-  absl::StatusOr<StateArgs> state = GetStateArgs(args, true);
+  const bool from_store = args.Has("store");
+  absl::StatusOr<StateArgs> state =
+      from_store ? GetStateFlags(args) : GetStateArgs(args, true);
   if (!state.ok()) return UsageError(command, io, state.status().message());
+  if (from_store && (state->demo || !args.positional().empty())) {
+    return UsageError(command, io,
+                      "--store replaces FILE and --demo; give one of them");
+  }
   const bool stream = args.Has("queries");
   if (stream && (args.Has("principal") || args.Has("permission") ||
                  args.Has("resource"))) {
@@ -94,7 +116,9 @@ int RunCheck(const Command& command, const ParsedArgs& args, const Io& io) {
   absl::StatusOr<RequestArgs> request = GetRequestArgs(args, !stream);
   if (!request.ok()) return UsageError(command, io, request.status().message());
 
-  absl::StatusOr<Compiled> compiled = LoadAndCompile(*state);
+  absl::StatusOr<Compiled> compiled =
+      from_store ? LoadFromStore(args.Get("store"), *state)
+                 : LoadAndCompile(*state);
   if (!compiled.ok())
     return InputError(command, io, compiled.status().message());
   if (stream) return RunQueryStream(command, args, io, *compiled, *request);
@@ -130,6 +154,9 @@ int RunCheck(const Command& command, const ParsedArgs& args, const Io& io) {
 std::vector<FlagSpec> CheckFlags() {
   std::vector<FlagSpec> flags = {DemoFlag(), FormatFlag(), MaxBytesFlag(),
                                  OptionFlag()};
+  flags.push_back({"store", 0, FlagSpec::kValue, "DIR",
+                   "decide on the last committed state of the durable store "
+                   "in DIR (read-only), instead of a FILE"});
   for (const FlagSpec& f : RequestFlags()) flags.push_back(f);
   flags.push_back({"queries", 0, FlagSpec::kValue, "FILE",
                    "decide every JSON Lines request of FILE ('-': standard "
@@ -147,9 +174,11 @@ std::vector<FlagSpec> CheckFlags() {
 const Command& CheckCommand() {
   static const Command* const command = new Command{
       "check",
-      "arbiter check (FILE | --demo) --principal P --permission X --resource R"
-      " [flags]\n"
-      "       arbiter check (FILE | --demo) --queries FILE|- [flags]",
+      "arbiter check (FILE | --demo | --store DIR) --principal P --permission "
+      "X\n"
+      "             --resource R [flags]\n"
+      "       arbiter check (FILE | --demo | --store DIR) --queries FILE|- "
+      "[flags]",
       "decide one request, or a JSON Lines stream of requests",
       "Decides whether a principal (an email or an id) holds a permission on "
       "a\n"

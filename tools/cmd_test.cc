@@ -28,7 +28,9 @@ int RunOne(const Command& command, const Io& io, const std::string& path,
   const v1::TestSuite& s = suite->suite;
   // A suite that tests nothing must not pass: an empty file, a JSON `{}`,
   // a suite that sets only its state.
-  if (s.cases_size() == 0 && s.iam_cases_size() == 0) {
+  if (s.cases_size() == 0 && s.iam_cases_size() == 0 &&
+      s.lookup_resources_size() == 0 && s.lookup_subjects_size() == 0 &&
+      s.list_permissions_size() == 0) {
     return InputError(command, io,
                       absl::StrCat(suite->name,
                                    ": no cases and no iam_cases; a suite "

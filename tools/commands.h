@@ -21,6 +21,22 @@ const Command& AuthCommand();      // cmd_auth.cc
 const Command& KeyCommand();       // cmd_auth.cc
 const Command& QuotaCommand();     // cmd_quota.cc
 const Command& AdmitCommand();     // cmd_admit.cc
+const Command& ApplyCommand();     // cmd_apply.cc
+const Command& StoreCommand();     // cmd_store.cc (+ store_cli.cc)
+const Command& InviteCommand();    // cmd_identity.cc
+const Command& SaCommand();        // cmd_identity.cc
+
+// `arbiter key create|revoke|rotate|list` (cmd_identity.cc), which
+// KeyCommand (cmd_auth.cc) runs besides `key hash`, and the flags of the
+// commands that apply a transaction to a state file.
+int RunKeyStore(const Command& command, const ParsedArgs& args, const Io& io);
+std::vector<FlagSpec> IdentityStoreFlags();
+
+// Lookups: who can, what can, effective access, policy diff.
+const Command& WhoCanCommand();       // cmd_lookup.cc
+const Command& WhatCanCommand();      // cmd_lookup.cc
+const Command& PermissionsCommand();  // cmd_lookup.cc
+const Command& DiffCommand();         // cmd_diff.cc
 
 }  // namespace cli
 }  // namespace arbiter

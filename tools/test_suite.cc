@@ -1,7 +1,14 @@
 #include "tools/test_suite.h"
 
+#include <algorithm>
+#include <functional>
+#include <memory>
+
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "arbiter/lookup.h"
 #include "tools/cli_options.h"
 #include "tools/decision_format.h"
 #include "tools/names.h"
@@ -35,6 +42,278 @@ std::string Expected(const v1::TestCase& c) {
     absl::StrAppend(&out, " grant=", c.expect_grant());
   }
   return out;
+}
+
+// The instant of a lookup case: its own `at`, else the suite's, else now.
+absl::optional<absl::Time> LookupTime(const v1::TestSuite& suite,
+                                      const std::string& at) {
+  const std::string& text = at.empty() ? suite.at() : at;
+  if (text.empty()) return absl::nullopt;
+  absl::StatusOr<absl::Time> t = ParseRfc3339(text);
+  return t.ok() ? absl::optional<absl::Time>(*t) : absl::nullopt;
+}
+
+// `workload`, `project`, `cloud`, `compute-config` (or `compute_config`),
+// `image`.
+bool ParseLookupKind(absl::string_view text, ResourceKind* kind) {
+  if (text == "org") return false;
+  if (text == "compute-config") text = "compute_config";
+  return ParseResourceKind(text, kind);
+}
+
+bool ParsePrincipalFilter(absl::string_view text, PrincipalFilter* filter) {
+  if (text.empty() || text == "all") {
+    *filter = PrincipalFilter::kAll;
+  } else if (text == "users") {
+    *filter = PrincipalFilter::kUsers;
+  } else if (text == "service-accounts") {
+    *filter = PrincipalFilter::kServiceAccounts;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// The checks every lookup case shares: channel, at, and an expected set
+// without repeats.
+void CheckLookupCommon(
+    const std::string& path, const std::string& channel, const std::string& at,
+    const google::protobuf::RepeatedPtrField<std::string>& expect,
+    const std::function<void(absl::string_view, absl::string_view)>& problem) {
+  if (!channel.empty() && !ParseChannel(channel).ok()) {
+    problem(absl::StrCat(path, ".channel"),
+            ParseChannel(channel).status().message());
+  }
+  if (!at.empty() && !ParseRfc3339(at).ok()) {
+    problem(absl::StrCat(path, ".at"), ParseRfc3339(at).status().message());
+  }
+  absl::flat_hash_set<std::string> seen;
+  for (int j = 0; j < expect.size(); ++j) {
+    if (expect[j].empty()) {
+      problem(absl::StrCat(path, ".expect[", j, "]"), "empty");
+    } else if (!seen.insert(expect[j]).second) {
+      problem(absl::StrCat(path, ".expect[", j, "]"),
+              absl::StrCat("\"", expect[j], "\" is listed twice"));
+    }
+  }
+}
+
+// The outcome of comparing a lookup's answer with the expected set.
+struct SetComparison {
+  std::vector<std::string> missing;     // expected, not answered
+  std::vector<std::string> unexpected;  // answered, not expected
+};
+
+// Compares by identity: `expected` and `got` entries are mapped to keys by
+// `key_of` (an index of the state; negative for a name the state does not
+// have). An expected entry that names nothing is missing, marked
+// "(unknown)".
+template <typename KeyOf>
+SetComparison CompareSets(
+    const google::protobuf::RepeatedPtrField<std::string>& expected,
+    const std::vector<std::string>& got, KeyOf key_of) {
+  SetComparison out;
+  absl::flat_hash_set<int64_t> got_keys, expected_keys;
+  for (const std::string& g : got) got_keys.insert(key_of(g));
+  for (const std::string& e : expected) {
+    const int64_t key = key_of(e);
+    expected_keys.insert(key);
+    if (key < 0) {
+      out.missing.push_back(absl::StrCat(e, " (unknown)"));
+    } else if (!got_keys.contains(key)) {
+      out.missing.push_back(e);
+    }
+  }
+  for (const std::string& g : got) {
+    if (!expected_keys.contains(key_of(g))) out.unexpected.push_back(g);
+  }
+  std::sort(out.missing.begin(), out.missing.end());
+  std::sort(out.unexpected.begin(), out.unexpected.end());
+  return out;
+}
+
+std::string ListText(std::vector<std::string> items) {
+  if (items.empty()) return "(none)";
+  std::sort(items.begin(), items.end());
+  return absl::StrJoin(items, " ");
+}
+
+// The report of a lookup case: PASS, or FAIL with what was asked, what was
+// expected and got, and the difference.
+void ReportLookupCase(
+    const LoadedSuite& loaded, const std::string& path, const std::string& name,
+    const std::string& request,
+    const google::protobuf::RepeatedPtrField<std::string>& expected,
+    const absl::StatusOr<std::vector<std::string>>& got,
+    const SetComparison& diff, bool verbose, SuiteReport* report) {
+  const std::string label = CaseLabel(loaded, name, path);
+  const bool ok = got.ok() && diff.missing.empty() && diff.unexpected.empty();
+  if (ok) {
+    ++report->passed;
+    if (verbose) {
+      absl::StrAppend(&report->text, "PASS ", loaded.Where(path), ": ", label,
+                      "\n");
+    }
+    return;
+  }
+  ++report->failed;
+  absl::StrAppend(&report->text, "FAIL ", loaded.Where(path), ": ", label, "\n",
+                  "     lookup:     ", request, "\n", "     expected:   ",
+                  ListText({expected.begin(), expected.end()}), "\n");
+  if (!got.ok()) {
+    absl::StrAppend(&report->text, "     error:      ", got.status().message(),
+                    "\n");
+    return;
+  }
+  absl::StrAppend(&report->text, "     got:        ", ListText(*got), "\n");
+  if (!diff.missing.empty()) {
+    absl::StrAppend(&report->text,
+                    "     missing:    ", absl::StrJoin(diff.missing, " "),
+                    "\n");
+  }
+  if (!diff.unexpected.empty()) {
+    absl::StrAppend(&report->text,
+                    "     unexpected: ", absl::StrJoin(diff.unexpected, " "),
+                    "\n");
+  }
+}
+
+// " org=O channel=C at=T" for the request line of a report.
+std::string ContextText(const std::string& org, const std::string& channel,
+                        const absl::optional<absl::Time>& at) {
+  std::string out;
+  if (!org.empty()) absl::StrAppend(&out, " org=", org);
+  if (!channel.empty()) absl::StrAppend(&out, " channel=", channel);
+  if (at.has_value()) absl::StrAppend(&out, " at=", FormatRfc3339(*at));
+  return out;
+}
+
+void RunLookupCases(const LoadedSuite& loaded, const Engine& engine,
+                    bool verbose, SuiteReport* report) {
+  const v1::TestSuite& suite = loaded.suite;
+  const std::unique_ptr<const Lookup> lookup = Lookup::Create(engine);
+  // Every page, with a small page size so that suites exercise paging too.
+  constexpr uint32_t kPageSize = 100;
+
+  for (int i = 0; i < suite.lookup_resources_size(); ++i) {
+    const v1::LookupResourcesTestCase& c = suite.lookup_resources(i);
+    const std::string path = absl::StrCat("lookup_resources[", i, "]");
+    LookupResourcesRequest r;
+    r.principal = c.principal();
+    r.permission = c.permission();
+    ParseLookupKind(c.kind(), &r.kind);  // checked by CheckSuite
+    r.within = c.within();
+    r.org = c.org();
+    if (!c.channel().empty()) r.context.channel = *ParseChannel(c.channel());
+    r.context.now = LookupTime(suite, c.at());
+    r.page_size = kPageSize;
+    absl::StatusOr<std::vector<std::string>> got = std::vector<std::string>();
+    std::string cursor;
+    for (;;) {
+      r.cursor = cursor;
+      absl::StatusOr<ResourcePage> page = lookup->LookupResources(r);
+      if (!page.ok()) {
+        got = page.status();
+        break;
+      }
+      for (const ResourceMatch& m : page->resources) {
+        got->push_back(std::string(m.id));
+      }
+      if (page->complete) break;
+      cursor = page->next_cursor;
+    }
+    SetComparison diff;
+    if (got.ok()) {
+      diff = CompareSets(c.expect(), *got, [&](const std::string& name) {
+        absl::optional<ResourceRef> ref = engine.FindResource(name, c.org());
+        return ref.has_value() ? int64_t{ref->index()} : int64_t{-1};
+      });
+    }
+    const std::string request = absl::StrCat(
+        "what-can ", c.principal(), " ", c.permission(), " ", c.kind(),
+        c.within().empty() ? "" : absl::StrCat(" within=", c.within()),
+        ContextText(c.org(), c.channel(), r.context.now));
+    ReportLookupCase(loaded, path, c.name(), request, c.expect(), got, diff,
+                     verbose, report);
+  }
+
+  for (int i = 0; i < suite.lookup_subjects_size(); ++i) {
+    const v1::LookupSubjectsTestCase& c = suite.lookup_subjects(i);
+    const std::string path = absl::StrCat("lookup_subjects[", i, "]");
+    LookupSubjectsRequest r;
+    r.permission = c.permission();
+    r.resource = c.resource();
+    r.org = c.org();
+    ParsePrincipalFilter(c.principals(), &r.principals);  // checked
+    if (!c.channel().empty()) r.context.channel = *ParseChannel(c.channel());
+    r.context.now = LookupTime(suite, c.at());
+    r.page_size = kPageSize;
+    absl::StatusOr<std::vector<std::string>> got = std::vector<std::string>();
+    std::string cursor;
+    for (;;) {
+      r.cursor = cursor;
+      absl::StatusOr<SubjectPage> page = lookup->LookupSubjects(r);
+      if (!page.ok()) {
+        got = page.status();
+        break;
+      }
+      for (const SubjectMatch& m : page->subjects) {
+        got->push_back(std::string(m.id));
+      }
+      if (page->complete) break;
+      cursor = page->next_cursor;
+    }
+    SetComparison diff;
+    if (got.ok()) {
+      diff = CompareSets(c.expect(), *got, [&](const std::string& name) {
+        absl::optional<PrincipalRef> ref = engine.FindPrincipal(name, c.org());
+        return ref.has_value() ? int64_t{ref->index()} : int64_t{-1};
+      });
+    }
+    const std::string request = absl::StrCat(
+        "who-can ", c.permission(), " ", c.resource(),
+        c.principals().empty() ? ""
+                               : absl::StrCat(" principals=", c.principals()),
+        ContextText(c.org(), c.channel(), r.context.now));
+    ReportLookupCase(loaded, path, c.name(), request, c.expect(), got, diff,
+                     verbose, report);
+  }
+
+  for (int i = 0; i < suite.list_permissions_size(); ++i) {
+    const v1::ListPermissionsTestCase& c = suite.list_permissions(i);
+    const std::string path = absl::StrCat("list_permissions[", i, "]");
+    RequestContext context;
+    if (!c.channel().empty()) context.channel = *ParseChannel(c.channel());
+    context.now = LookupTime(suite, c.at());
+    absl::StatusOr<PermissionSet> set =
+        lookup->ListPermissions(c.principal(), c.resource(), c.org(), context);
+    absl::StatusOr<std::vector<std::string>> got = std::vector<std::string>();
+    if (set.ok()) {
+      for (absl::string_view name : set->Names()) {
+        got->push_back(std::string(name));
+      }
+    } else {
+      got = set.status();
+    }
+    SetComparison diff;
+    if (got.ok()) {
+      // By name; an unknown name is missing.
+      absl::flat_hash_set<std::string> names(got->begin(), got->end());
+      for (const std::string& e : c.expect()) names.insert(e);
+      std::vector<std::string> all(names.begin(), names.end());
+      std::sort(all.begin(), all.end());
+      diff = CompareSets(c.expect(), *got, [&](const std::string& name) {
+        if (!engine.FindPermission(name).has_value()) return int64_t{-1};
+        return static_cast<int64_t>(
+            std::lower_bound(all.begin(), all.end(), name) - all.begin());
+      });
+    }
+    const std::string request =
+        absl::StrCat("permissions ", c.principal(), " on ", c.resource(),
+                     ContextText(c.org(), c.channel(), context.now));
+    ReportLookupCase(loaded, path, c.name(), request, c.expect(), got, diff,
+                     verbose, report);
+  }
 }
 
 }  // namespace
@@ -144,6 +423,44 @@ std::vector<std::string> CheckSuite(const LoadedSuite& loaded) {
                            "\" (MAPPED, CLOUD_DEFAULT or FAIL)"));
     }
   }
+  for (int i = 0; i < suite.lookup_resources_size(); ++i) {
+    const v1::LookupResourcesTestCase& c = suite.lookup_resources(i);
+    const std::string path = absl::StrCat("lookup_resources[", i, "]");
+    if (c.principal().empty()) problem(path, "missing principal");
+    if (c.permission().empty()) problem(path, "missing permission");
+    ResourceKind kind;
+    if (c.kind().empty()) {
+      problem(path,
+              "missing kind (workload, project, cloud, compute-config, "
+              "image)");
+    } else if (!ParseLookupKind(c.kind(), &kind)) {
+      problem(absl::StrCat(path, ".kind"),
+              absl::StrCat("unknown kind \"", c.kind(),
+                           "\" (workload, project, cloud, compute-config, "
+                           "image)"));
+    }
+    CheckLookupCommon(path, c.channel(), c.at(), c.expect(), problem);
+  }
+  for (int i = 0; i < suite.lookup_subjects_size(); ++i) {
+    const v1::LookupSubjectsTestCase& c = suite.lookup_subjects(i);
+    const std::string path = absl::StrCat("lookup_subjects[", i, "]");
+    if (c.permission().empty()) problem(path, "missing permission");
+    if (c.resource().empty()) problem(path, "missing resource");
+    PrincipalFilter filter;
+    if (!ParsePrincipalFilter(c.principals(), &filter)) {
+      problem(absl::StrCat(path, ".principals"),
+              absl::StrCat("unknown value \"", c.principals(),
+                           "\" (users, service-accounts or all)"));
+    }
+    CheckLookupCommon(path, c.channel(), c.at(), c.expect(), problem);
+  }
+  for (int i = 0; i < suite.list_permissions_size(); ++i) {
+    const v1::ListPermissionsTestCase& c = suite.list_permissions(i);
+    const std::string path = absl::StrCat("list_permissions[", i, "]");
+    if (c.principal().empty()) problem(path, "missing principal");
+    if (c.resource().empty()) problem(path, "missing resource");
+    CheckLookupCommon(path, c.channel(), c.at(), c.expect(), problem);
+  }
   return problems;
 }
 
@@ -233,6 +550,11 @@ SuiteReport RunSuite(const LoadedSuite& loaded, const Engine& engine,
         IamReasonName(d.reason),
         d.rule_index >= 0 ? absl::StrCat(", rule ", d.rule_index) : "",
         ") revision=", d.revision, "\n");
+  }
+  if (suite.lookup_resources_size() + suite.lookup_subjects_size() +
+          suite.list_permissions_size() >
+      0) {
+    RunLookupCases(loaded, engine, verbose, &report);
   }
   return report;
 }

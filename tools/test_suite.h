@@ -52,7 +52,10 @@ struct SuiteReport {
   std::string text;
 };
 
-// Runs every case of a well-formed suite (see CheckSuite).
+// Runs every case of a well-formed suite (see CheckSuite): the checks, the
+// IAM cases, and the lookup cases (lookup_resources, lookup_subjects,
+// list_permissions), whose answers must equal the expected sets exactly
+// (a failure lists the missing and the unexpected elements).
 SuiteReport RunSuite(const LoadedSuite& suite, const Engine& engine,
                      bool verbose);
 

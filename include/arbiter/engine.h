@@ -48,6 +48,7 @@
 #include "arbiter/engine_options.h"
 #include "arbiter/explanation.h"
 #include "arbiter/iam_mapping.h"
+#include "arbiter/identity.h"
 #include "arbiter/request.h"
 #include "arbiter/v1/policy_set.pb.h"
 #include "arbiter/v1/role.pb.h"
@@ -56,6 +57,7 @@ namespace arbiter {
 
 namespace internal {
 struct Snapshot;
+class EngineKeys;
 }  // namespace internal
 
 // A read-only description of one grant of a snapshot.
@@ -68,6 +70,16 @@ struct GrantInfo {
   v1::ScopeType scope_type = v1::SCOPE_TYPE_UNSPECIFIED;
   GrantSource source = GrantSource::kNone;
   absl::optional<absl::Time> expires_at;  // nullopt: never expires
+};
+
+// The outcome of Engine::Authenticate: the AuthResult of the snapshot's
+// KeyIndex (the reason, the key, the principal's id and organization) and,
+// when authenticated, the principal's handle, valid in this Engine and every
+// Engine of its lineage: pass it straight to Check. principal_index equals
+// principal.index() when authenticated; `revision` is the Engine's. The
+// string views point into the Engine and are valid while it lives.
+struct Authentication : AuthResult {
+  PrincipalRef principal;
 };
 
 class Engine {
@@ -134,6 +146,26 @@ class Engine {
   // The same, with the first failing requirement of every earlier rule.
   IamExplanation ExplainIam(const WorkloadAttributes& workload) const;
 
+  // ---- Authentication (arbiter/identity.h, docs/identity.md) ----
+
+  // Resolves an API key credential (`ask_<key id>_<64 hex digits>`) to its
+  // principal on this snapshot, or says why not (AuthReason, tried in the
+  // order of docs/identity.md): malformed, unknown key, wrong secret,
+  // revoked, expired, principal unknown, deleted or invited, another
+  // organization than context.org, a key kind the principal may not hold, a
+  // service account on the console, SSO required for the email's verified
+  // domain (options().identity.user_keys_under_required_sso). Fails closed:
+  // anything unexpected is UNAUTHENTICATED. Expiry is judged at the Engine's
+  // clock (options().clock), read once. The keys are indexed when the Engine
+  // is created, so an Engine that a PolicyStore publishes reflects every
+  // revocation and rotation before it. Takes no lock, never throws, never
+  // allocates; costs one hash lookup and one SHA-256 of 48 bytes.
+  Authentication Authenticate(absl::string_view credential,
+                              const AuthContext& context = {}) const noexcept;
+  // The same at instant `now`. Trusted input, like RequestContext::now.
+  Authentication Authenticate(absl::string_view credential, absl::Time now,
+                              const AuthContext& context = {}) const noexcept;
+
   // ---- The snapshot ----
 
   // PolicySet::revision of the compiled state.
@@ -163,6 +195,9 @@ class Engine {
   friend class EngineFriendAccess;
 
   std::shared_ptr<const internal::Snapshot> state_;
+  // The snapshot's key index (owned by it); nullptr only if it has none,
+  // and then Authenticate fails closed.
+  const internal::EngineKeys* keys_ = nullptr;
   uint64_t revision_;
   // The snapshot's lineage: handles are valid in every Engine of it.
   uint32_t tag_;

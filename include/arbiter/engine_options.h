@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "arbiter/clock.h"
+#include "arbiter/identity.h"
 #include "arbiter/v1/role.pb.h"
 
 namespace arbiter {
@@ -109,6 +110,12 @@ struct EngineOptions {
   size_t max_roles = 4096;
   // Most problems Validate reports before stopping. Default 100.
   size_t max_errors = 100;
+
+  // ---- Identity (arbiter/identity.h, docs/identity.md) ----
+  // The rules of Engine::Authenticate (CLI login key lifetime, SSO and API
+  // keys) and, in a PolicyStore, of the identity mutations (invitation
+  // limits and lifetime, key limits). Each field states its default.
+  IdentityOptions identity;
 
   // ---- IAM mapping limits ----
   // Most rules per cloud. Default 10000.

@@ -15,12 +15,16 @@
 //      judged on effective access (through groups too), else a refusal with
 //      its own code (Refusal) and a message naming the object;
 //   5. the change is logged (PolicyStoreOptions::log, e.g. the durable
-//      store) and audited (AuditLog, a hash chain);
+//      store: durable before Apply returns; concurrent Applies share one
+//      log write, see PolicyLog) and audited (AuditLog, a hash chain);
 //   6. the new snapshot is published through EngineHolder: the next Check
 //      of any thread answers from it, with the new revision.
 //
 // A refused transaction changes nothing: the state, the revision and the
-// audit log stay byte for byte as they were.
+// audit log stay byte for byte as they were. An applied one leaves exactly
+// the state before with its delta (AppliedTransaction::delta) applied,
+// object order included, so that replaying the logged deltas onto a
+// checkpoint (Recover) rebuilds the state byte for byte.
 //
 // Publishing is incremental where it can be (a change of grants: the
 // SnapshotBuilder relocates what changed; the cost grows with the change,
@@ -63,6 +67,7 @@
 #include "arbiter/engine.h"
 #include "arbiter/engine_holder.h"
 #include "arbiter/engine_options.h"
+#include "arbiter/identity_outcome.h"
 #include "arbiter/v1/mutation.pb.h"
 #include "arbiter/v1/policy_set.pb.h"
 #include "arbiter/v1/state_delta.pb.h"
@@ -98,6 +103,9 @@ enum class Refusal : uint8_t {
   kAlreadyMember,        // inviting a member
   kServiceAccountOwner,  // a service account as org owner
   kNotInvited,           // accepting without a pending invitation
+  // ---- access-model §10 (the IdentityRule payload says which rule) ----
+  kLimitExceeded,  // RESOURCE_EXHAUSTED: invitations pending or sent per
+                   // day, live keys per principal (IdentityOptions)
   // ---- the store ----
   kUnavailable,  // UNAVAILABLE: the log could not make it durable
 };
@@ -115,18 +123,42 @@ struct AppliedTransaction {
   v1::StateDelta delta;
   // Published by SnapshotBuilder (true) or by compiling the new state.
   bool incremental = false;
+  // The credentials of the keys it created (shown only here) and the answer
+  // for every email it invited (arbiter/identity_outcome.h).
+  IdentityOutcome identity;
 };
 
-// Where committed transactions go before they are published (the durable
-// store, a replicated log). Append is called under the writer lock with
-// consecutive revisions; an error refuses the transaction (UNAVAILABLE)
-// and nothing is published.
+// Where committed transactions go before they are published: the durable
+// store (arbiter/durable_store.h), a replicated log.
+//
+// PolicyStore calls Append from one thread at a time, under its writer lock,
+// with the records of one or more transactions of consecutive revisions:
+// the group of Apply calls that were waiting for the writer lock
+// (PolicyStoreOptions::max_group), so that the log can make them all durable
+// with one write (one fsync, one consensus round). Group commit happens in
+// PolicyStore; the log need not queue anything itself.
+//
+//   OK     every record is durable. PolicyStore then commits their audit
+//          records, publishes the new engine and acknowledges each Apply.
+//   error  no record counts as committed: PolicyStore reverts the whole
+//          group, publishes nothing and refuses each of its transactions
+//          with UNAVAILABLE (Refusal::kUnavailable) and the log's message.
+//          The next Append starts at `first_revision` again. A log that
+//          cannot tell whether some of the records reached storage (an
+//          fsync error, a timeout) must return an error now and refuse
+//          every later Append until it is reopened, since it may hold
+//          revisions that the store does not.
+//
+// Records are never empty and revisions never repeat or skip between
+// successful calls. Thread safety: Append is never called concurrently by
+// one PolicyStore; a log shared by several stores must lock for itself.
 class PolicyLog {
  public:
   virtual ~PolicyLog() = default;
-  // `record` is the encoded v1::LogRecord (arbiter/v1/log_record.proto):
-  // the delta and its audit records.
-  virtual absl::Status Append(uint64_t revision, std::string record) = 0;
+  // `records[i]` is the encoded v1::LogRecord (arbiter/v1/log_record.proto:
+  // the delta and its audit records) of revision first_revision + i.
+  virtual absl::Status Append(uint64_t first_revision,
+                              std::vector<std::string> records) = 0;
 };
 
 struct PolicyStoreOptions {
@@ -141,6 +173,15 @@ struct PolicyStoreOptions {
   std::shared_ptr<const Clock> clock;
   // Not owned; must outlive the store. Default: none (in memory only).
   PolicyLog* log = nullptr;
+  // Group commit, with a log: Apply calls that arrive while another is
+  // being logged wait, then one of them applies them all, one after the
+  // other exactly as if called in turn, and logs them with one
+  // PolicyLog::Append (so they share one fsync). At most this many
+  // transactions (and, beyond the first, max_mutations mutations) per group;
+  // 1 turns grouping off. Without a log every transaction is its own group.
+  // An audit checkpoint that falls due inside a group is written after the
+  // group's last record. Default 64.
+  size_t max_group = 64;
 };
 
 class PolicyStore {
@@ -154,6 +195,28 @@ class PolicyStore {
   static absl::StatusOr<std::unique_ptr<PolicyStore>> Create(
       v1::PolicySet state, PolicyStoreOptions options,
       absl::Span<const v1::AuditRecord> audit);
+
+  // Recovery (a durable store's Open, a replica's bootstrap): a store at
+  // `state` (a checkpoint) with `deltas` -- committed StateDeltas, the first
+  // based on the state's revision, each on the previous one's -- applied in
+  // order and compiled once at the end, continuing `audit` (the whole audit
+  // history, every organization's chain from its first record, verified as
+  // by Create). FailedPrecondition naming the delta when one does not follow
+  // or does not apply; InvalidArgument when the result does not compile;
+  // DataLoss when the audit chain is broken. Cost: the state's size once
+  // plus the deltas' sizes, one compile. Without deltas it returns once the
+  // engine is compiled and published: the writer's index of the state is
+  // built on a thread of its own meanwhile, and the first Apply,
+  // ApplyCommitted or StateCopy waits for it.
+  static absl::StatusOr<std::unique_ptr<PolicyStore>> Recover(
+      v1::PolicySet state, std::vector<v1::StateDelta> deltas,
+      PolicyStoreOptions options, absl::Span<const v1::AuditRecord> audit);
+
+  // The state Recover would rebuild from `state` and `deltas` (object order
+  // included), without compiling it or building a store: for writing a
+  // checkpoint from a log, or reading one. Errors as Recover's.
+  static absl::StatusOr<v1::PolicySet> ReplayDeltas(
+      v1::PolicySet state, std::vector<v1::StateDelta> deltas);
 
   PolicyStore(const PolicyStore&) = delete;
   PolicyStore& operator=(const PolicyStore&) = delete;

@@ -181,6 +181,16 @@ const absl::flat_hash_set<std::string>& IndexedState::GroupsOf(
   return Lookup(groups_of_, org);
 }
 
+const absl::flat_hash_set<std::string>& IndexedState::ApiKeysOf(
+    absl::string_view principal) const {
+  return Lookup(api_keys_of_, principal);
+}
+
+const absl::flat_hash_set<std::string>& IndexedState::InvitationsOf(
+    absl::string_view org) const {
+  return Lookup(invitations_of_, org);
+}
+
 std::vector<const v1::Principal*> IndexedState::PrincipalsByEmail(
     absl::string_view org, absl::string_view email) const {
   std::vector<const v1::Principal*> out;
@@ -256,6 +266,16 @@ void IndexedState::IndexObject(ObjKind kind, const Message& m, bool add) {
         Link(principals_by_email_, EmailKey(p.org_id(), p.email()), p.id(),
              add);
       }
+      break;
+    }
+    case ObjKind::kApiKey: {
+      const auto& k = static_cast<const v1::ApiKey&>(m);
+      Link(api_keys_of_, k.principal_id(), k.id(), add);
+      break;
+    }
+    case ObjKind::kInvitation: {
+      const auto& inv = static_cast<const v1::Invitation&>(m);
+      Link(invitations_of_, inv.org_id(), inv.id(), add);
       break;
     }
     default:

@@ -93,6 +93,11 @@ class IndexedState {
   const absl::flat_hash_set<std::string>& PrincipalsOf(
       absl::string_view org) const;
   const absl::flat_hash_set<std::string>& GroupsOf(absl::string_view org) const;
+  // API keys of a principal; invitations of an organization.
+  const absl::flat_hash_set<std::string>& ApiKeysOf(
+      absl::string_view principal) const;
+  const absl::flat_hash_set<std::string>& InvitationsOf(
+      absl::string_view org) const;
   // Principals of `org` whose email is `email` (case-insensitive).
   std::vector<const v1::Principal*> PrincipalsByEmail(
       absl::string_view org, absl::string_view email) const;
@@ -157,7 +162,7 @@ class IndexedState {
   using Index =
       absl::flat_hash_map<std::string, absl::flat_hash_set<std::string>>;
   Index grants_of_, grants_on_, groups_containing_, projects_of_, workloads_of_,
-      clouds_of_, principals_of_, groups_of_;
+      clouds_of_, principals_of_, groups_of_, api_keys_of_, invitations_of_;
   // (org, lower-case email) -> principal ids.
   Index principals_by_email_;
 };

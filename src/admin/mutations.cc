@@ -64,114 +64,15 @@ std::string RoleList(absl::string_view role, bool read_only) {
 
 }  // namespace
 
-// ---- Users
+// ---- Users (invitations: identity_mutations.cc)
 // ---------------------------------------------------------------------
-
-absl::Status TransactionApplier::InviteUsers(const v1::InviteUsers& m) {
-  if (absl::Status s = Authorize("org.invitations.manage", org_); !s.ok()) {
-    return s;
-  }
-  if (m.emails().empty()) return Invalid(field_, "no email to invite");
-  if (m.principal_ids_size() > 0 && m.principal_ids_size() != m.emails_size()) {
-    return Invalid(field_, "principal_ids must name one id per email");
-  }
-  const v1::IdentitySettings* settings = state_.IdentitySettings(org_);
-  if (settings != nullptr && settings->sso_mode() == v1::SSO_MODE_REQUIRED) {
-    return Violates(absl::StatusCode::kFailedPrecondition,
-                    Refusal::kInvitationRefused, field_,
-                    absl::StrCat("organization ", Quote(org_),
-                                 " requires SSO: members join through the "
-                                 "identity provider, not invitations"));
-  }
-  if (ScimWithBinding()) {
-    return Violates(
-        absl::StatusCode::kFailedPrecondition, Refusal::kInvitationRefused,
-        field_,
-        absl::StrCat("organization ", Quote(org_),
-                     " has directory sync (SCIM) and a group policy "
-                     "binding: members come from the directory"));
-  }
-  for (int i = 0; i < m.emails_size(); ++i) {
-    const std::string& email = m.emails(i);
-    const std::string where = absl::StrCat(field_, ".emails[", i, "]");
-    if (email.find('@') == std::string::npos) {
-      return Invalid(where, absl::StrCat(Quote(email), " is not an email"));
-    }
-    const std::string problem =
-        CheckEmail(email, engine_.options().max_name_length);
-    if (!problem.empty()) return Invalid(where, problem);
-    for (const v1::Principal* p : state_.PrincipalsByEmail(org_, email)) {
-      if (Active(*p)) {
-        return Violates(absl::StatusCode::kAlreadyExists,
-                        Refusal::kAlreadyMember, where,
-                        absl::StrCat(Quote(email), " is already a member (",
-                                     Quote(p->id()), ")"));
-      }
-      if (p->state() == v1::PRINCIPAL_STATE_INVITED) {
-        // Re-inviting a pending address replaces its invitation.
-        v1::Principal old = *p;
-        old.set_state(v1::PRINCIPAL_STATE_DELETED);
-        if (absl::Status s = PutPrincipal(old); !s.ok()) return s;
-      }
-    }
-    v1::Principal invited;
-    invited.set_id(m.principal_ids_size() > 0 ? m.principal_ids(i)
-                                              : NewId("usr_"));
-    if (state_.Principal(invited.id()) != nullptr) {
-      return Violates(
-          absl::StatusCode::kAlreadyExists, Refusal::kAlreadyExists, where,
-          absl::StrCat("principal id ", Quote(invited.id()), " is taken"));
-    }
-    invited.set_org_id(org_);
-    invited.set_kind(v1::PRINCIPAL_KIND_USER);
-    invited.set_email(absl::AsciiStrToLower(email));
-    invited.set_state(v1::PRINCIPAL_STATE_INVITED);
-    if (absl::Status s = PutPrincipal(invited); !s.ok()) return s;
-    Audit(audit_action::kInvite, audit_entity::kUser, invited.id(),
-          {{"invitee_email", invited.email()}});
-  }
-  return absl::OkStatus();
-}
-
-absl::Status TransactionApplier::AcceptInvitation(
-    const v1::AcceptInvitation& m) {
-  absl::StatusOr<const v1::Principal*> p =
-      FindPrincipal(m.principal(), "principal");
-  if (!p.ok()) return p.status();
-  // Only the invitee accepts its invitation.
-  if ((*p)->id() != actor_) {
-    return Violates(absl::StatusCode::kPermissionDenied,
-                    Refusal::kPermissionDenied, field_,
-                    absl::StrCat(Quote(actor_),
-                                 " may not accept the invitation "
-                                 "of ",
-                                 Quote((*p)->id())));
-  }
-  if ((*p)->state() != v1::PRINCIPAL_STATE_INVITED) {
-    return Violates(
-        absl::StatusCode::kFailedPrecondition, Refusal::kNotInvited, field_,
-        absl::StrCat(Quote((*p)->id()), " has no pending invitation"));
-  }
-  v1::Principal joined = **p;
-  joined.set_state(v1::PRINCIPAL_STATE_ACTIVE);
-  if (absl::Status s = PutPrincipal(joined); !s.ok()) return s;
-  Audit(audit_action::kJoin, audit_entity::kUser, joined.id());
-  // The auto-add role on every auto-add cloud.
-  std::vector<std::string> clouds(state_.CloudsOf(org_).begin(),
-                                  state_.CloudsOf(org_).end());
-  std::sort(clouds.begin(), clouds.end());
-  for (const std::string& id : clouds) {
-    const v1::Cloud* cloud = state_.Cloud(id);
-    if (cloud != nullptr && cloud->auto_add_users()) {
-      if (absl::Status s = AutoAdd(*cloud, joined); !s.ok()) return s;
-    }
-  }
-  return absl::OkStatus();
-}
 
 absl::Status TransactionApplier::Evict(const v1::Principal& principal) {
   v1::Principal removed = principal;
   removed.set_state(v1::PRINCIPAL_STATE_DELETED);
+  // Its keys and pending invitations go too (§10.2: removal revokes login
+  // and token use).
+  if (absl::Status s = RetireIdentity(principal); !s.ok()) return s;
   if (absl::Status s = PutPrincipal(removed); !s.ok()) return s;
   std::vector<v1::Grant> grants;
   for (const std::string& id : state_.GrantsOf(principal.id())) {
@@ -418,12 +319,12 @@ absl::Status TransactionApplier::DeleteProject(const v1::DeleteProject& m) {
   absl::StatusOr<const v1::Project*> pr = FindProject(m.project(), "project");
   if (!pr.ok()) return pr.status();
   const std::string id = (*pr)->id();
+  if (absl::Status s = Authorize("project.delete", id); !s.ok()) return s;
   if ((*pr)->is_default()) {
     return Violates(absl::StatusCode::kFailedPrecondition,
                     Refusal::kProtectedResource, field_,
                     absl::StrCat(Quote(id), " is its cloud's default project"));
   }
-  if (absl::Status s = Authorize("project.delete", id); !s.ok()) return s;
   StateDelta d;
   d.set_revisions(state_.revision(), state_.revision());
   v1::StateDelta& p = *d.mutable_proto();
@@ -919,6 +820,18 @@ absl::Status TransactionApplier::SyncGroup(const v1::SyncGroup& m) {
   StateDelta d;
   d.set_revisions(state_.revision(), state_.revision());
   *d.mutable_proto()->add_put_groups() = next;
+  {
+    // New members reach the group's grants: CheckReadOnlyCaps judges them.
+    const v1::Group* before = state_.Group(next.id());
+    for (const std::string& member : next.member_ids()) {
+      if (before == nullptr ||
+          std::find(before->member_ids().begin(), before->member_ids().end(),
+                    member) == before->member_ids().end()) {
+        grown_groups_.insert(next.id());
+        break;
+      }
+    }
+  }
   if (absl::Status s = Apply(d); !s.ok()) return s;
   owners_changed_ = true;
   Audit(existing == nullptr ? audit_action::kCreate : audit_action::kModify,
@@ -965,84 +878,8 @@ absl::Status TransactionApplier::ScimEnforceGroups(
   return absl::OkStatus();
 }
 
-// ---- Service accounts
+// ---- Service accounts: identity_mutations.cc
 // ------------------------------------------------------------
-
-absl::Status TransactionApplier::CreateServiceAccount(
-    const v1::CreateServiceAccount& m) {
-  if (absl::Status s = Authorize("org.service_accounts.manage", org_);
-      !s.ok()) {
-    return s;
-  }
-  const std::string problem = CheckId(m.name(), 64);
-  if (m.name().empty() || !problem.empty()) {
-    return Invalid(absl::StrCat(field_, ".name"),
-                   m.name().empty() ? "missing name" : problem);
-  }
-  const std::string email =
-      absl::StrCat(m.name(), "@org-", org_, ".serviceaccount.com");
-  for (const v1::Principal* p : state_.PrincipalsByEmail(org_, email)) {
-    if (Live(*p)) {
-      return Violates(
-          absl::StatusCode::kAlreadyExists, Refusal::kAlreadyExists, field_,
-          absl::StrCat("a service account named ", Quote(m.name()), " exists"));
-    }
-  }
-  v1::Principal sa;
-  sa.set_id(m.principal_id().empty() ? NewId("sa_") : m.principal_id());
-  if (state_.Principal(sa.id()) != nullptr) {
-    return Violates(absl::StatusCode::kAlreadyExists, Refusal::kAlreadyExists,
-                    field_,
-                    absl::StrCat("principal id ", Quote(sa.id()), " is taken"));
-  }
-  sa.set_org_id(org_);
-  sa.set_kind(v1::PRINCIPAL_KIND_SERVICE_ACCOUNT);
-  sa.set_email(email);
-  sa.set_name(m.name());
-  sa.set_state(v1::PRINCIPAL_STATE_ACTIVE);
-  if (absl::Status s = PutPrincipal(sa); !s.ok()) return s;
-  Audit(audit_action::kCreate, audit_entity::kServiceAccount, sa.id(),
-        {{"id", sa.id()}, {"name", m.name()}, {"email", email}});
-  // Auto-add clouds take it too, like any member.
-  std::vector<std::string> clouds(state_.CloudsOf(org_).begin(),
-                                  state_.CloudsOf(org_).end());
-  std::sort(clouds.begin(), clouds.end());
-  for (const std::string& id : clouds) {
-    const v1::Cloud* cloud = state_.Cloud(id);
-    if (cloud != nullptr && cloud->auto_add_users()) {
-      if (absl::Status s = AutoAdd(*cloud, sa); !s.ok()) return s;
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::Status TransactionApplier::DeleteServiceAccount(
-    const v1::DeleteServiceAccount& m) {
-  if (absl::Status s = Authorize("org.service_accounts.manage", org_);
-      !s.ok()) {
-    return s;
-  }
-  const v1::Principal* sa = nullptr;
-  for (const std::string& id : state_.PrincipalsOf(org_)) {
-    const v1::Principal* p = state_.Principal(id);
-    if (p == nullptr || p->kind() != v1::PRINCIPAL_KIND_SERVICE_ACCOUNT ||
-        !Live(*p)) {
-      continue;
-    }
-    if (p->id() == m.principal() || p->name() == m.principal() ||
-        absl::EqualsIgnoreCase(p->email(), m.principal())) {
-      sa = p;
-    }
-  }
-  if (sa == nullptr) {
-    return Violates(absl::StatusCode::kNotFound, Refusal::kNotFound, field_,
-                    absl::StrCat("no service account ", Quote(m.principal())));
-  }
-  const std::string id = sa->id();
-  if (absl::Status s = Evict(*sa); !s.ok()) return s;
-  Audit(audit_action::kDelete, audit_entity::kServiceAccount, id, {{"id", id}});
-  return absl::OkStatus();
-}
 
 // ---- Roles and IAM mapping
 // --------------------------------------------------------
@@ -1173,6 +1010,12 @@ absl::Status TransactionApplier::PutBudget(v1::Budget budget,
 absl::Status TransactionApplier::CheckResult(const Engine& result) {
   for (const auto& check : deferred_) {
     if (absl::Status s = check(result); !s.ok()) return s;
+  }
+  if (absl::Status s = CheckReadOnlyCaps(); !s.ok()) return s;
+  if (owners_changed_ && !owners_counted_) {
+    return absl::InternalError(
+        "mutations: the org owners changed in a transaction that did not "
+        "count them first (MayChangeOrgOwners is wrong)");
   }
   if (owners_changed_ && owners_before_ > 0 && CountOrgOwners() == 0) {
     // The organization keeps at least one owner.

@@ -35,6 +35,7 @@ constexpr absl::string_view kNames[] = {
     "ALREADY_MEMBER",
     "SERVICE_ACCOUNT_OWNER",
     "NOT_INVITED",
+    "LIMIT_EXCEEDED",
     "UNAVAILABLE",
 };
 static_assert(sizeof(kNames) / sizeof(kNames[0]) ==

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -255,6 +257,9 @@ absl::Status TransactionApplier::AddGrant(v1::Grant grant) {
   d.set_revisions(state_.revision(), state_.revision());
   d.AddGrant(grant);
   if (IsOrgOwnerRole(grant.role())) owners_changed_ = true;
+  added_grants_.insert(grant.id());
+  touched_subjects_.insert(grant.has_group_id() ? grant.group_id()
+                                                : grant.principal_id());
   return Apply(d);
 }
 
@@ -394,6 +399,125 @@ size_t TransactionApplier::CountOrgOwners() const {
   return owners.size();
 }
 
+// A principal holding cloud_read_only on a cloud may hold at most
+// project_readonly on its projects, and never cloud_owner on it (§3.3,
+// §4.3), whether the grants are its own or its groups'. The rule is judged
+// for every active principal that a grant or a membership added by this
+// transaction reaches, and only breaches the transaction makes are refused:
+// a breach the state already had (a loaded state is never refused for one)
+// never blocks a change, so a revocation is never refused for it. A breach is
+// made when one of its two grants is new, or when it reaches the principal
+// through a group held by it and some group of the principal grew.
+absl::Status TransactionApplier::CheckReadOnlyCaps() const {
+  static constexpr char kCloudReadOnly[] = "cloud_read_only";
+  if (added_grants_.empty() && grown_groups_.empty()) return absl::OkStatus();
+  std::vector<std::string> principals;
+  absl::flat_hash_set<std::string> seen;
+  std::vector<std::string> stack(touched_subjects_.begin(),
+                                 touched_subjects_.end());
+  stack.insert(stack.end(), grown_groups_.begin(), grown_groups_.end());
+  while (!stack.empty()) {
+    const std::string subject = std::move(stack.back());
+    stack.pop_back();
+    if (!seen.insert(subject).second) continue;
+    if (const v1::Principal* p = state_.Principal(subject)) {
+      if (Active(*p)) principals.push_back(subject);
+    } else if (const v1::Group* g = state_.Group(subject)) {
+      for (const std::string& m : g->member_ids()) stack.push_back(m);
+    }
+  }
+  std::sort(principals.begin(), principals.end());
+  auto live = [&](const v1::Grant& g) {
+    return !g.has_expires_at() ||
+           absl::FromUnixSeconds(g.expires_at().seconds()) +
+                   absl::Nanoseconds(g.expires_at().nanos()) >
+               now_;
+  };
+  struct Held {
+    bool any = false;  // some grant
+    bool old = false;  // some grant the transaction did not make
+    std::string via;   // the group of the first, if any
+  };
+  for (const std::string& principal : principals) {
+    std::vector<std::string> subjects = state_.AllGroupsOf(principal);
+    bool grown = false;
+    for (const std::string& g : subjects) grown |= grown_groups_.contains(g);
+    subjects.push_back(principal);
+    absl::flat_hash_map<std::string, Held> read_only, owner;
+    std::vector<std::pair<const v1::Grant*, bool>> project_grants;
+    for (const std::string& subject : subjects) {
+      for (const std::string& id : state_.GrantsOf(subject)) {
+        const v1::Grant* g = state_.Grant(id);
+        if (g == nullptr || !live(*g)) continue;
+        const bool fresh =
+            added_grants_.contains(id) || (grown && g->has_group_id());
+        const v1::Role* role = ProfileRole(g->role());
+        if (role == nullptr || role->effect() == v1::ROLE_EFFECT_DENY) {
+          if (g->role() != kCloudReadOnly || g->cloud_id().empty()) continue;
+        }
+        Held* held = nullptr;
+        if (!g->project_id().empty()) {
+          if (g->role() != "project_readonly") {
+            project_grants.emplace_back(g, fresh);
+          }
+          continue;
+        }
+        if (g->cloud_id().empty()) continue;
+        if (g->role() == kCloudReadOnly) {
+          held = &read_only[g->cloud_id()];
+        } else if (g->role() == "cloud_owner") {
+          held = &owner[g->cloud_id()];
+        } else {
+          continue;
+        }
+        if (!held->any) held->via = g->group_id();
+        held->any = true;
+        held->old |= !fresh;
+      }
+    }
+    auto through = [](const std::string& group) {
+      return group.empty() ? std::string()
+                           : absl::StrCat(" (through group ", Quote(group), ")");
+    };
+    std::vector<std::string> clouds;
+    for (const auto& [cloud, held] : owner) clouds.push_back(cloud);
+    std::sort(clouds.begin(), clouds.end());
+    for (const std::string& cloud : clouds) {
+      const auto ro = read_only.find(cloud);
+      if (ro == read_only.end()) continue;
+      const Held& o = owner[cloud];
+      if (o.old && ro->second.old) continue;  // the state had it
+      return Violates(
+          absl::StatusCode::kFailedPrecondition, Refusal::kOwnerWithReadOnly,
+          "mutations",
+          absl::StrCat(Quote(principal), " would hold cloud_owner",
+                       through(o.via), " together with cloud_read_only",
+                       through(ro->second.via), " on cloud ", Quote(cloud)));
+    }
+    std::sort(project_grants.begin(), project_grants.end(),
+              [](const auto& a, const auto& b) {
+                return a.first->id() < b.first->id();
+              });
+    for (const auto& [g, fresh] : project_grants) {
+      const v1::Project* project = state_.Project(g->project_id());
+      if (project == nullptr) continue;
+      const auto ro = read_only.find(project->cloud_id());
+      if (ro == read_only.end()) continue;
+      if (!fresh && ro->second.old) continue;  // the state had it
+      return Violates(
+          absl::StatusCode::kFailedPrecondition, Refusal::kReadOnlyCap,
+          "mutations",
+          absl::StrCat(Quote(principal), " would hold ", Quote(g->role()),
+                       through(g->group_id()), " on project ",
+                       Quote(g->project_id()), " while holding cloud_read_only",
+                       through(ro->second.via), " on cloud ",
+                       Quote(project->cloud_id()),
+                       ": at most project_readonly on its projects"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 bool TransactionApplier::ScimWithBinding() const {
   const v1::IdentitySettings* settings = state_.IdentitySettings(org_);
   if (settings == nullptr || !settings->scim_enabled()) return false;
@@ -406,9 +530,56 @@ bool TransactionApplier::ScimWithBinding() const {
 // ---- Driving
 // -----------------------------------------------------------------
 
+namespace {
+
+// Whether a mutation may change who the organization's owners are (an org
+// role, a principal's state, a group's members or bindings, a role's
+// permissions). The others touch cloud and project grants, resources, quotas,
+// budgets, keys and settings only, and so leave the owners as they are;
+// CheckResult fails closed if one of them marks the owners changed anyway.
+bool MayChangeOrgOwners(const v1::Mutation& m) {
+  switch (m.op_case()) {
+    case v1::Mutation::kCreateCloud:
+    case v1::Mutation::kCreateProject:
+    case v1::Mutation::kDeleteProject:
+    case v1::Mutation::kSetProjectVisibility:
+    case v1::Mutation::kSetCloudMember:
+    case v1::Mutation::kRemoveCloudMember:
+    case v1::Mutation::kSetProjectMember:
+    case v1::Mutation::kRemoveProjectMember:
+    case v1::Mutation::kSetAutoAdd:
+    case v1::Mutation::kSetIamMapping:
+    case v1::Mutation::kCreateQuota:
+    case v1::Mutation::kSetQuotaEnabled:
+    case v1::Mutation::kDeleteQuota:
+    case v1::Mutation::kCreateBudget:
+    case v1::Mutation::kSetBudgetEnabled:
+    case v1::Mutation::kDeleteBudget:
+    case v1::Mutation::kInviteUsers:
+    case v1::Mutation::kDeleteInvitation:
+    case v1::Mutation::kExpireInvitations:
+    case v1::Mutation::kCreateApiKey:
+    case v1::Mutation::kRevokeApiKey:
+    case v1::Mutation::kRevokeApiKeys:
+    case v1::Mutation::kRotateApiKeys:
+    case v1::Mutation::kSetIdentitySettings:
+      return false;
+    default:
+      return true;
+  }
+}
+
+}  // namespace
+
 absl::Status TransactionApplier::ApplyMutations() {
   if (absl::Status s = ResolveActor(); !s.ok()) return s;
-  owners_before_ = CountOrgOwners();
+  for (const v1::Mutation& m : txn_.mutations()) {
+    if (MayChangeOrgOwners(m)) {
+      owners_before_ = CountOrgOwners();
+      owners_counted_ = true;
+      break;
+    }
+  }
   for (int i = 0; i < txn_.mutations_size(); ++i) {
     if (absl::Status s = Mutate(i, txn_.mutations(i)); !s.ok()) return s;
   }
@@ -421,6 +592,7 @@ absl::Status TransactionApplier::Mutate(int index, const v1::Mutation& m) {
           m, v1::Mutation::descriptor()->FindOneofByName("op"));
   field_ = absl::StrCat("mutations[", index, "]",
                         op != nullptr ? absl::StrCat(".", op->name()) : "");
+  index_ = index;
   if (m.has_scim_enforce_groups() && m.scim_enforce_groups().dry_run()) {
     if (txn_.mutations_size() != 1) {
       return Invalid(field_, "a dry run must be the only mutation");
@@ -564,6 +736,14 @@ absl::Status TransactionApplier::Mutate(int index, const v1::Mutation& m) {
       next.mutable_deleted_at()->set_seconds(absl::ToUnixSeconds(now_));
       return PutBudget(std::move(next), audit_action::kDelete);
     }
+    case v1::Mutation::kDeleteInvitation:
+    case v1::Mutation::kExpireInvitations:
+    case v1::Mutation::kCreateApiKey:
+    case v1::Mutation::kRevokeApiKey:
+    case v1::Mutation::kRevokeApiKeys:
+    case v1::Mutation::kRotateApiKeys:
+    case v1::Mutation::kSetIdentitySettings:
+      return IdentityMutation(m);
     case v1::Mutation::OP_NOT_SET:
       break;
   }

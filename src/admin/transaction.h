@@ -22,6 +22,8 @@
 #include "absl/time/time.h"
 #include "arbiter/audit.h"
 #include "arbiter/engine.h"
+#include "arbiter/identity_outcome.h"
+#include "arbiter/identity_rules.h"
 #include "arbiter/policy_store.h"
 #include "arbiter/v1/mutation.pb.h"
 #include "src/admin/indexed_state.h"
@@ -52,6 +54,8 @@ class TransactionApplier {
   // Whether the transaction only simulates (scim_enforce_groups dry run):
   // its changes are reverted and its audit records returned, not kept.
   bool dry_run() const { return dry_run_; }
+  // The keys made and the invitations answered (identity_mutations.cc).
+  IdentityOutcome& identity() { return identity_; }
 
  private:
   // ---- Names, in the transaction's organization ----
@@ -102,6 +106,10 @@ class TransactionApplier {
   // Active principals holding an owner role on the organization, directly
   // or through groups: from the owner grants on it, not every principal.
   size_t CountOrgOwners() const;
+  // §4.3's caps on cloud_read_only judged on effective access (direct and
+  // through groups) for every principal a grant or a membership this
+  // transaction added reaches: see transaction.cc.
+  absl::Status CheckReadOnlyCaps() const;
   // SCIM is on and the org has a group binding (§4.3).
   bool ScimWithBinding() const;
 
@@ -132,6 +140,22 @@ class TransactionApplier {
   absl::Status SetIamMapping(const v1::SetIamMapping& m);
   absl::Status PutQuota(v1::ResourceQuota quota, absl::string_view action);
   absl::Status PutBudget(v1::Budget budget, absl::string_view action);
+  // ---- Identity (identity_mutations.cc) ----
+  // The mutations added for access-model §10 (invitations, API keys, SSO
+  // and SCIM settings), dispatched by op.
+  absl::Status IdentityMutation(const v1::Mutation& m);
+  // The identity rules' options: the store's, with the engine's profile
+  // and the transaction's deterministic ids.
+  IdentityOptions IdentityRules() const;
+  // Applies an identity plan (arbiter/identity_rules.h) to the state.
+  absl::Status ApplyPlan(const v1::IdentityPlan& plan);
+  // A status of the identity rules as a refusal of the current mutation
+  // (its field path, a Refusal, the IdentityRule kept).
+  absl::Status FromRule(const absl::Status& status,
+                        absl::string_view where = {}) const;
+  // What removing a principal from the org does to its identity: its keys
+  // revoked and, for an invited one, its pending invitations deleted.
+  absl::Status RetireIdentity(const v1::Principal& principal);
   // Auto-add grants of `cloud` for `principal` (if it has none).
   absl::Status AutoAdd(const v1::Cloud& cloud, const v1::Principal& principal);
   // Removes the principal from the org: DELETED, no grants.
@@ -156,10 +180,22 @@ class TransactionApplier {
   // Checks of the result, with the field of the mutation that asked.
   std::vector<std::function<absl::Status(const Engine&)>> deferred_;
   bool owners_changed_ = false;
+  // What this transaction added, for CheckReadOnlyCaps: grant ids, the
+  // subjects (principals, groups) that received grants or members, and the
+  // groups whose members grew.
+  absl::flat_hash_set<std::string> added_grants_;
+  absl::flat_hash_set<std::string> touched_subjects_;
+  absl::flat_hash_set<std::string> grown_groups_;
+  // The org owners before the transaction, counted (a walk of the org's
+  // grants) only when some mutation may change them: see
+  // MayChangeOrgOwners in transaction.cc.
+  bool owners_counted_ = false;
   size_t owners_before_ = 0;
   bool quotas_changed_ = false;
   bool dry_run_ = false;
   mutable uint64_t next_id_ = 0;
+  int index_ = -1;  // the current mutation's index
+  IdentityOutcome identity_;
 };
 
 }  // namespace internal

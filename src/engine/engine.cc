@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "src/compiler/compiler.h"
+#include "src/engine/engine_keys.h"
 #include "src/eval/evaluator.h"
 #include "src/iam/iam_mappings.h"
 #include "src/internal/diagnostics.h"
@@ -25,11 +26,29 @@ bool AttachIam(const v1::PolicySet& state, internal::Diagnostics& diag,
   return true;
 }
 
+// Indexes the state's API keys against the compiled snapshot and attaches
+// the index; false (with the problem in `diag`) if a key record or an
+// identity setting is malformed.
+bool AttachKeys(const v1::PolicySet& state, const EngineOptions& options,
+                internal::Diagnostics& diag, internal::Snapshot* snapshot) {
+  absl::StatusOr<std::shared_ptr<const internal::EngineKeys>> keys =
+      internal::EngineKeys::Build(state, *snapshot, options.identity);
+  if (!keys.ok()) {
+    diag.AddStatus(keys.status());
+    return false;
+  }
+  snapshot->extensions.push_back(*std::move(keys));
+  return true;
+}
+
 }  // namespace
 
 Engine::Engine(std::shared_ptr<const internal::Snapshot> state,
                uint64_t revision)
-    : state_(std::move(state)), revision_(revision), tag_(state_->lineage) {}
+    : state_(std::move(state)),
+      keys_(internal::EngineKeys::Of(*state_)),
+      revision_(revision),
+      tag_(state_->lineage) {}
 
 Engine::~Engine() = default;
 
@@ -40,6 +59,9 @@ absl::StatusOr<std::unique_ptr<const Engine>> Engine::Create(
       internal::Compile(state, options, diag);
   if (compiled == nullptr) return diag.ToStatus();
   if (!AttachIam(state, diag, compiled.get())) return diag.ToStatus();
+  if (!AttachKeys(state, options, diag, compiled.get())) {
+    return diag.ToStatus();
+  }
   compiled->warnings =
       std::make_shared<const std::vector<absl::Status>>(diag.TakeWarnings());
   return std::unique_ptr<const Engine>(
@@ -52,7 +74,10 @@ std::vector<absl::Status> Engine::Validate(
   internal::Diagnostics diag(options.max_errors, options.strict_grant_rules);
   std::unique_ptr<internal::Snapshot> compiled =
       internal::Compile(state, options, diag);
-  if (compiled != nullptr) AttachIam(state, diag, compiled.get());
+  if (compiled != nullptr) {
+    AttachIam(state, diag, compiled.get());
+    AttachKeys(state, options, diag, compiled.get());
+  }
   if (warnings != nullptr) *warnings = diag.TakeWarnings();
   return diag.TakeErrors();
 }
@@ -110,6 +135,29 @@ absl::optional<ResourceRef> Engine::FindResource(absl::string_view resource,
       internal::ResolveResource(*state_, resource, path_org, org_node);
   if (index == internal::kNone) return absl::nullopt;
   return ResourceRef(index, tag_);
+}
+
+Authentication Engine::Authenticate(absl::string_view credential,
+                                    const AuthContext& context) const noexcept {
+  const absl::Time now = state_->options.clock != nullptr
+                             ? state_->options.clock->Now()
+                             : Clock::System().Now();
+  return Authenticate(credential, now, context);
+}
+
+Authentication Engine::Authenticate(absl::string_view credential,
+                                    absl::Time now,
+                                    const AuthContext& context) const noexcept {
+  Authentication out;
+  if (keys_ != nullptr) {
+    static_cast<AuthResult&>(out) =
+        keys_->Authenticate(credential, now, context);
+    if (out.authenticated()) {
+      out.principal = PrincipalRef(out.principal_index, tag_);
+    }
+  }  // else: kInternalError, kNoPrincipal
+  out.revision = revision_;
+  return out;
 }
 
 IamDecision Engine::ResolveIam(

@@ -18,8 +18,8 @@ constexpr size_t kChecksumBytes = 8;
 // per-process seed), so a cursor printed by one `arbiter` run is accepted
 // by the next.
 uint64_t Checksum(absl::string_view bytes) {
-  const uint64_t h =
-      std::hash<std::string_view>()(std::string_view(bytes.data(), bytes.size()));
+  const uint64_t h = std::hash<std::string_view>()(
+      std::string_view(bytes.data(), bytes.size()));
   return hashing_internal::Mix(h ^ 0x6c6f6f6b75702d31ull);  // "lookup-1"
 }
 
@@ -61,7 +61,8 @@ absl::StatusOr<v1::LookupCursor> DecodeCursor(absl::string_view text) {
   const absl::string_view body(raw.data(), raw.size() - kChecksumBytes);
   uint64_t sum = 0;
   for (size_t i = 0; i < kChecksumBytes; ++i) {
-    sum |= uint64_t{static_cast<unsigned char>(raw[body.size() + i])} << (8 * i);
+    sum |= uint64_t{static_cast<unsigned char>(raw[body.size() + i])}
+           << (8 * i);
   }
   if (sum != Checksum(body)) return Invalid("corrupted (checksum mismatch)");
   if (static_cast<unsigned char>(body[0]) != kCursorVersion) {
@@ -69,7 +70,8 @@ absl::StatusOr<v1::LookupCursor> DecodeCursor(absl::string_view text) {
                                 static_cast<unsigned char>(body[0])));
   }
   v1::LookupCursor cursor;
-  if (!cursor.ParseFromArray(body.data() + 1, static_cast<int>(body.size() - 1))) {
+  if (!cursor.ParseFromArray(body.data() + 1,
+                             static_cast<int>(body.size() - 1))) {
     return Invalid("malformed");
   }
   if (cursor.version() != kCursorVersion) {
@@ -84,10 +86,10 @@ absl::StatusOr<v1::LookupCursor> DecodeCursor(absl::string_view text) {
 
 absl::Status CheckCursor(const v1::LookupCursor& c, const CursorBinding& b) {
   if (c.revision() != b.revision) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cursor: issued at revision ", c.revision(),
-        ", but this snapshot is revision ", b.revision,
-        "; start the lookup again without a cursor"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cursor: issued at revision ", c.revision(),
+                     ", but this snapshot is revision ", b.revision,
+                     "; start the lookup again without a cursor"));
   }
   if (c.digest() != b.digest) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -96,10 +98,10 @@ absl::Status CheckCursor(const v1::LookupCursor& c, const CursorBinding& b) {
         ", and their contents differ); start the lookup again without a "
         "cursor"));
   }
-  const bool same_query = c.query() == b.query && c.principal() == b.principal &&
-                          c.permission() == b.permission &&
-                          c.kind() == b.kind && c.scope() == b.scope &&
-                          c.channel() == b.channel;
+  const bool same_query =
+      c.query() == b.query && c.principal() == b.principal &&
+      c.permission() == b.permission && c.kind() == b.kind &&
+      c.scope() == b.scope && c.channel() == b.channel;
   if (!same_query) {
     return Invalid(
         "issued for another lookup (a cursor continues the request that "

@@ -13,7 +13,8 @@ namespace internal {
 
 absl::Time LookupInstant(const Snapshot& s, const RequestContext& context) {
   if (context.now.has_value()) return *context.now;
-  const Clock* clock = s.options.clock ? s.options.clock.get() : &Clock::System();
+  const Clock* clock =
+      s.options.clock ? s.options.clock.get() : &Clock::System();
   return clock->Now();
 }
 
@@ -121,15 +122,15 @@ Decision MakeMemberDecision(const Snapshot& s, const MemberEntry& entry,
   if (v.level < 0) return d;
   // The entry's first grant at that scope is the least of all; it decides
   // when its role qualifies (none of them expires: the entry is regular).
-  const uint32_t least =
-      v.level == kOrgLevel ? entry.least_org : entry.least_cloud;
+  const uint32_t least = v.level == kOrgLevel     ? entry.least_org
+                         : v.level == kCloudLevel ? entry.least_cloud
+                                                  : kNone;
   uint32_t grant = kNone;
   if (least != kNone && Has(v.mask, s.grants[least].role)) {
     grant = least;
   } else {
-    grant = LeastGrantWithRole(s, entry.principal,
-                               s.nodes[anchor].path[v.level], v.mask,
-                               now_nanos);
+    grant = LeastGrantWithRole(
+        s, entry.principal, s.nodes[anchor].path[v.level], v.mask, now_nanos);
   }
   if (grant == kNone) {
     // Unreachable: the core named a level whose roles meet the mask.

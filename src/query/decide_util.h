@@ -68,7 +68,7 @@ SignatureVerdict DecideSignature(const Snapshot& s, uint32_t permission,
 
 // The Decision Check gives principal `entry.principal` when its roles decide
 // as `v` (an allow) on `anchor`'s path: its own least grant at v.level with
-// a role of v.mask.
+// a role of v.mask (none of its grants on the path may expire).
 Decision MakeMemberDecision(const Snapshot& s, const MemberEntry& entry,
                             const SignatureVerdict& v, uint32_t anchor,
                             int64_t now_nanos, uint64_t revision);

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "arbiter/v1/principal.pb.h"
 #include "src/engine/engine_friend_access.h"
 #include "src/eval/evaluator.h"
 #include "src/internal/time_util.h"
@@ -32,8 +33,8 @@ absl::StatusOr<uint32_t> ResolveOrgField(const Snapshot& s,
   if (org.empty()) return kNone;
   const uint32_t node = internal::ResolveOrg(s, org);
   if (node == kNone) {
-    return absl::NotFoundError(absl::StrCat(
-        "org: no organization ", Quote(org), " (or its name is ambiguous)"));
+    return absl::NotFoundError(absl::StrCat("org: no organization ", Quote(org),
+                                            " (or its name is ambiguous)"));
   }
   return node;
 }
@@ -94,24 +95,35 @@ absl::StatusOr<uint32_t> ResolveResourceField(const Snapshot& s,
   const uint32_t node =
       internal::ResolveResource(s, resource, path_org, bound_org);
   if (node == kNone) {
-    return absl::NotFoundError(
-        absl::StrCat(field, ": no resource ", Quote(resource),
-                     resource.find('/') != absl::string_view::npos &&
-                             path_org == kNone
-                         ? " (a path needs org: the snapshot has several "
-                           "organizations)"
-                         : ""));
+    return absl::NotFoundError(absl::StrCat(
+        field, ": no resource ", Quote(resource),
+        resource.find('/') != absl::string_view::npos && path_org == kNone
+            ? " (a path needs org: the snapshot has several "
+              "organizations)"
+            : ""));
   }
   return node;
 }
 
 absl::Status CheckPageSize(uint32_t page_size) {
   if (page_size > kMaxPageSize) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("page_size: ", page_size, " is above the maximum, ",
-                     kMaxPageSize));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "page_size: ", page_size, " is above the maximum, ", kMaxPageSize));
   }
   return absl::OkStatus();
+}
+
+// Whether LookupSubjects returns principal `rec` under `filter`.
+bool Wanted(PrincipalFilter filter, const internal::PrincipalRec& rec) {
+  const bool sa = rec.kind == v1::PRINCIPAL_KIND_SERVICE_ACCOUNT;
+  switch (filter) {
+    case PrincipalFilter::kUsers:
+      return !sa;
+    case PrincipalFilter::kServiceAccounts:
+      return sa;
+    default:
+      return true;
+  }
 }
 
 // The pinned instant, in the form every page uses.
@@ -182,8 +194,8 @@ Lookup::Lookup(std::shared_ptr<const Snapshot> snapshot, uint64_t revision)
 Lookup::~Lookup() = default;
 
 std::unique_ptr<const Lookup> Lookup::Create(const Engine& engine) {
-  return std::unique_ptr<const Lookup>(new Lookup(
-      EngineFriendAccess::SharedState(engine), engine.revision()));
+  return std::unique_ptr<const Lookup>(
+      new Lookup(EngineFriendAccess::SharedState(engine), engine.revision()));
 }
 
 size_t Lookup::MemoryUsage() const { return index_->MemoryUsage(); }
@@ -202,18 +214,18 @@ absl::StatusOr<ResourcePage> Lookup::LookupResources(
   const uint32_t principal_org = s.Principal(*principal).org;
   uint32_t within = principal_org;
   if (!request.within.empty()) {
-    absl::StatusOr<uint32_t> w = ResolveResourceField(
-        s, "within", request.within, *org != kNone ? *org : principal_org,
-        *org);
+    absl::StatusOr<uint32_t> w =
+        ResolveResourceField(s, "within", request.within,
+                             *org != kNone ? *org : principal_org, *org);
     if (!w.ok()) return w.status();
     const internal::NodeKind kind = s.nodes[*w].kind;
     if (kind != internal::NodeKind::kOrg &&
         kind != internal::NodeKind::kCloud &&
         kind != internal::NodeKind::kProject) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "within: ", Quote(request.within), " is a ",
-          ResourceKindName(static_cast<ResourceKind>(kind)),
-          "; give an organization, a cloud or a project"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("within: ", Quote(request.within), " is a ",
+                       ResourceKindName(static_cast<ResourceKind>(kind)),
+                       "; give an organization, a cloud or a project"));
     }
     within = *w;
   }
@@ -250,8 +262,8 @@ absl::StatusOr<ResourcePage> Lookup::LookupResources(
     q.context = internal::AtInstant(request.context, at);
     // The position must be a result of this lookup.
     const uint32_t last = c->last();
-    if (last >= s.nodes.size() ||
-        s.nodes[last].kind != q.kind ||
+    if (last >= s.nodes.size() || s.nodes[last].kind != q.kind ||
+        s.nodes[last].path[internal::Depth(s.nodes[within])] != within ||
         internal::IdHash(s.node_ids.Get(last)) != c->last_id_hash() ||
         !internal::Evaluate(s, q.principal, q.permission, last, q.context,
                             revision_)
@@ -271,15 +283,16 @@ absl::StatusOr<ResourcePage> Lookup::LookupResources(
   page.at = at;
   std::vector<uint32_t> nodes;
   page.resources.reserve(std::min<size_t>(q.limit, 1024));
+  nodes.reserve(page.resources.capacity());
   internal::FindResources(*index_, q, &page.resources, &nodes);
   if (page.resources.size() > page_size) {
     page.resources.resize(page_size);
     page.complete = false;
     const uint32_t last = nodes[page_size - 1];
     binding.digest = index_->digest();
-    page.next_cursor = internal::EncodeCursor(internal::MakeCursor(
-        binding, internal::ToUnixNanosSaturated(at), last,
-        s.node_ids.Get(last)));
+    page.next_cursor = internal::EncodeCursor(
+        internal::MakeCursor(binding, internal::ToUnixNanosSaturated(at), last,
+                             s.node_ids.Get(last)));
   }
   return page;
 }
@@ -292,8 +305,9 @@ absl::StatusOr<SubjectPage> Lookup::LookupSubjects(
   absl::StatusOr<uint32_t> permission =
       ResolvePermissionField(s, request.permission);
   if (!permission.ok()) return permission.status();
-  const uint32_t path_org =
-      *org != kNone ? *org : s.org_nodes.size() == 1 ? s.org_nodes[0] : kNone;
+  const uint32_t path_org = *org != kNone             ? *org
+                            : s.org_nodes.size() == 1 ? s.org_nodes[0]
+                                                      : kNone;
   absl::StatusOr<uint32_t> resource =
       ResolveResourceField(s, "resource", request.resource, path_org, *org);
   if (!resource.ok()) return resource.status();
@@ -328,6 +342,7 @@ absl::StatusOr<SubjectPage> Lookup::LookupSubjects(
     q.context = internal::AtInstant(request.context, at);
     const uint32_t last = c->last();
     if (last >= s.principals.size() ||
+        !Wanted(request.principals, s.Principal(last)) ||
         internal::IdHash(s.principal_ids.Get(last)) != c->last_id_hash() ||
         !internal::Evaluate(s, last, q.permission, q.resource, q.context,
                             revision_)
@@ -347,15 +362,16 @@ absl::StatusOr<SubjectPage> Lookup::LookupSubjects(
   page.at = at;
   std::vector<uint32_t> principals;
   page.subjects.reserve(std::min<size_t>(q.limit, 1024));
+  principals.reserve(page.subjects.capacity());
   internal::FindSubjects(*index_, q, &page.subjects, &principals);
   if (page.subjects.size() > page_size) {
     page.subjects.resize(page_size);
     page.complete = false;
     const uint32_t last = principals[page_size - 1];
     binding.digest = index_->digest();
-    page.next_cursor = internal::EncodeCursor(internal::MakeCursor(
-        binding, internal::ToUnixNanosSaturated(at), last,
-        s.principal_ids.Get(last)));
+    page.next_cursor = internal::EncodeCursor(
+        internal::MakeCursor(binding, internal::ToUnixNanosSaturated(at), last,
+                             s.principal_ids.Get(last)));
   }
   return page;
 }

@@ -42,7 +42,7 @@ struct ResourcesQuery {
   uint32_t principal = 0;
   uint32_t permission = 0;
   NodeKind kind = NodeKind::kWorkload;
-  uint32_t within = 0;  // an org, cloud or project node
+  uint32_t within = 0;     // an org, cloud or project node
   RequestContext context;  // `now` set
   uint64_t revision = 0;
   size_t limit = 0;  // stop after this many results

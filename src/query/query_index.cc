@@ -38,7 +38,8 @@ struct TmpMember {
 
 // Turns rows of (entry, signature) into a MemberTable: each row's distinct
 // signatures, and each entry's index among them.
-MemberTable MakeTable(Rows<TmpMember>&& rows, bool masks) {
+MemberTable MakeTable(Rows<TmpMember>&& rows, bool masks,
+                      size_t num_principals) {
   MemberTable table;
   table.entries.begin = rows.begin;
   table.entries.items.reserve(rows.items.size());
@@ -63,6 +64,36 @@ MemberTable MakeTable(Rows<TmpMember>&& rows, bool masks) {
     }
     table.sigs.begin[r + 1] = static_cast<uint32_t>(table.sigs.items.size());
   }
+  // Positions by signature, and the irregular ones by row.
+  std::vector<uint32_t> sig_row, sig_items, irregular_row, irregular_items;
+  for (size_t r = 0; r + 1 < table.entries.begin.size(); ++r) {
+    const uint32_t first = table.entries.begin[r];
+    const uint32_t first_sig = table.sigs.begin[r];
+    for (uint32_t i = first; i < table.entries.begin[r + 1]; ++i) {
+      const MemberEntry& e = table.entries.items[i];
+      if (e.sig == kIrregular) {
+        irregular_row.push_back(static_cast<uint32_t>(r));
+        irregular_items.push_back(i - first);
+      } else {
+        sig_row.push_back(first_sig + e.sig);
+        sig_items.push_back(i - first);
+      }
+    }
+  }
+  table.members_of_sig =
+      BuildRows(table.sigs.items.size(), sig_row, std::move(sig_items));
+  table.irregular = BuildRows(table.entries.rows(), irregular_row,
+                              std::move(irregular_items));
+  std::vector<uint32_t> place_row;
+  std::vector<MemberTable::Place> place_items;
+  for (size_t r = 0; r + 1 < table.entries.begin.size(); ++r) {
+    const uint32_t first = table.entries.begin[r];
+    for (uint32_t i = first; i < table.entries.begin[r + 1]; ++i) {
+      place_row.push_back(table.entries.items[i].principal);
+      place_items.push_back({static_cast<uint32_t>(r), i - first});
+    }
+  }
+  table.places = BuildRows(num_principals, place_row, std::move(place_items));
   return table;
 }
 
@@ -73,8 +104,8 @@ class Digester {
   void Bytes(const void* data, size_t n) {
     const uint64_t h = std::hash<std::string_view>()(
         std::string_view(static_cast<const char*>(data), n));
-    state_ = hashing_internal::Mix(state_ ^ (h + 0x9e3779b97f4a7c15ull +
-                                             (state_ << 6) + (state_ >> 2)));
+    state_ = hashing_internal::Mix(
+        state_ ^ (h + 0x9e3779b97f4a7c15ull + (state_ << 6) + (state_ >> 2)));
   }
   void Words(const std::vector<uint64_t>& w) {
     Bytes(w.data(), w.size() * sizeof(uint64_t));
@@ -117,6 +148,16 @@ std::unique_ptr<const QueryIndex> QueryIndex::Build(const Snapshot& s) {
   for (uint32_t i = 0; i < num_principals; ++i) {
     ix->principal_rank[principals[i]] = i;
   }
+  ix->active_org.assign(num_principals, kNone);
+  ix->service_account.assign(num_principals, 0);
+  for (uint32_t p = 0; p < num_principals; ++p) {
+    const PrincipalRec& rec = s.Principal(p);
+    if (rec.state != v1::PRINCIPAL_STATE_DELETED &&
+        rec.state != v1::PRINCIPAL_STATE_INVITED) {
+      ix->active_org[p] = rec.org;
+    }
+    ix->service_account[p] = rec.kind == v1::PRINCIPAL_KIND_SERVICE_ACCOUNT;
+  }
 
   // ---- The tree: each kind visited in rank order keeps rows sorted ----
   {
@@ -135,10 +176,17 @@ std::unique_ptr<const QueryIndex> QueryIndex::Build(const Snapshot& s) {
     auto path = [&](int level) {
       return [&s, level](uint32_t n) { return s.nodes[n].path[level]; };
     };
-    ix->clouds_of_org = build(int(NodeKind::kCloud), path(kOrgLevel), num_nodes);
-    ix->images_of_org = build(int(NodeKind::kImage), path(kOrgLevel), num_nodes);
+    ix->clouds_of_org =
+        build(int(NodeKind::kCloud), path(kOrgLevel), num_nodes);
+    ix->images_of_org =
+        build(int(NodeKind::kImage), path(kOrgLevel), num_nodes);
     ix->projects_of_cloud =
         build(int(NodeKind::kProject), path(kCloudLevel), num_nodes);
+    ix->project_classes.begin = ix->projects_of_cloud.begin;
+    ix->project_classes.items.reserve(ix->projects_of_cloud.items.size());
+    for (uint32_t x : ix->projects_of_cloud.items) {
+      ix->project_classes.items.push_back(s.nodes[x].project_flags & 3);
+    }
     ix->class_projects = build(
         int(NodeKind::kProject),
         [&](uint32_t n) {
@@ -158,7 +206,8 @@ std::unique_ptr<const QueryIndex> QueryIndex::Build(const Snapshot& s) {
           }
         }
       }
-      ix->class_clouds = BuildRows(size_t{num_nodes} * 4, row, std::move(items));
+      ix->class_clouds =
+          BuildRows(size_t{num_nodes} * 4, row, std::move(items));
     }
     ix->configs_of_cloud =
         build(int(NodeKind::kComputeConfig), path(kCloudLevel), num_nodes);
@@ -198,9 +247,10 @@ std::unique_ptr<const QueryIndex> QueryIndex::Build(const Snapshot& s) {
 
   // ---- Principals: group reach, member tables ----
   std::vector<uint32_t> reach_row, reach_items;
-  std::vector<uint32_t> org_row, holder_row, cloud_row, bypass_row, bypass_items,
-      active_row, active_items;
+  std::vector<uint32_t> org_row, holder_row, cloud_row, bypass_row,
+      bypass_items, active_row, active_items;
   std::vector<TmpMember> org_items, holder_items, cloud_items;
+  std::vector<QueryIndex::OwnerEntry> bypass_entries;
   struct CloudAcc {
     uint32_t cloud;
     uint64_t at1;
@@ -236,9 +286,9 @@ std::unique_ptr<const QueryIndex> QueryIndex::Build(const Snapshot& s) {
           const RoleRec& role = s.roles[g.role];
           bypass |= role.all_permissions && !role.deny;
         } else if (g.level == kCloudLevel) {
-          auto it = std::find_if(accs.begin(), accs.end(), [&](const CloudAcc& a) {
-            return a.cloud == g.scope;
-          });
+          auto it = std::find_if(
+              accs.begin(), accs.end(),
+              [&](const CloudAcc& a) { return a.cloud == g.scope; });
           if (it == accs.end()) {
             accs.push_back({g.scope, 0, i, false});
             it = accs.end() - 1;
@@ -253,7 +303,8 @@ std::unique_ptr<const QueryIndex> QueryIndex::Build(const Snapshot& s) {
       const GrantSpan span = s.principal_groups[gi];
       if (span.begin < span.end) {
         const uint32_t subject = s.SubjectOfGrant(span.begin);
-        if (subject >= num_principals && subject - num_principals < num_groups) {
+        if (subject >= num_principals &&
+            subject - num_principals < num_groups) {
           reach_row.push_back(subject - num_principals);
           reach_items.push_back(p);
         }
@@ -261,8 +312,8 @@ std::unique_ptr<const QueryIndex> QueryIndex::Build(const Snapshot& s) {
       visit(span);
     }
     const bool sa = rec.kind == v1::PRINCIPAL_KIND_SERVICE_ACCOUNT;
-    MemberEntry e{rank, p, org_irregular ? kIrregular : 0, least_org, kNone,
-                  sa};
+    MemberEntry e{rank,      p,     org_irregular ? kIrregular : 0,
+                  least_org, kNone, sa};
     org_row.push_back(rec.org);
     org_items.push_back({e, RoleSig{at0, 0}});
     if (has_org) {
@@ -272,24 +323,32 @@ std::unique_ptr<const QueryIndex> QueryIndex::Build(const Snapshot& s) {
     if (bypass) {
       bypass_row.push_back(rec.org);
       bypass_items.push_back(p);
+      bypass_entries.push_back({e, RoleSig{at0, 0}});
     }
     for (const CloudAcc& a : accs) {
-      MemberEntry c{rank, p, org_irregular || a.irregular ? kIrregular : 0,
-                    least_org, a.least, sa};
+      MemberEntry c{
+          rank,      p,       org_irregular || a.irregular ? kIrregular : 0,
+          least_org, a.least, sa};
       cloud_row.push_back(a.cloud);
       cloud_items.push_back({c, RoleSig{at0, a.at1}});
     }
   }
   ix->reach_of_group = BuildRows(num_groups, reach_row, std::move(reach_items));
-  ix->bypass_holders = BuildRows(num_nodes, bypass_row, std::move(bypass_items));
+  ix->bypass_entries =
+      BuildRows(num_nodes, bypass_row, std::move(bypass_entries));
+  ix->bypass_holders =
+      BuildRows(num_nodes, bypass_row, std::move(bypass_items));
   ix->principals_of_org =
       BuildRows(num_nodes, active_row, std::move(active_items));
   ix->org_members =
-      MakeTable(BuildRows(num_nodes, org_row, std::move(org_items)), masks);
-  ix->org_holders =
-      MakeTable(BuildRows(num_nodes, holder_row, std::move(holder_items)), masks);
+      MakeTable(BuildRows(num_nodes, org_row, std::move(org_items)), masks,
+                num_principals);
+  ix->org_holders = MakeTable(
+      BuildRows(num_nodes, holder_row, std::move(holder_items)), masks,
+      num_principals);
   ix->cloud_members =
-      MakeTable(BuildRows(num_nodes, cloud_row, std::move(cloud_items)), masks);
+      MakeTable(BuildRows(num_nodes, cloud_row, std::move(cloud_items)), masks,
+                num_principals);
   return ix;
 }
 
@@ -326,9 +385,9 @@ uint64_t QueryIndex::digest() const {
   absl::call_once(digest_once_, [this] {
     const Snapshot& snap = *s;
     Digester d;
-    const uint64_t counts[] = {snap.nodes.size(),      snap.principals.size(),
+    const uint64_t counts[] = {snap.nodes.size(),       snap.principals.size(),
                                snap.group_spans.size(), snap.grants.size(),
-                               snap.num_grants,        snap.permissions.size(),
+                               snap.num_grants,         snap.permissions.size(),
                                snap.roles.size()};
     d.Bytes(counts, sizeof(counts));
     d.Strings(snap.node_ids);
@@ -388,14 +447,16 @@ uint64_t QueryIndex::digest() const {
 size_t QueryIndex::MemoryUsage() const {
   return sizeof(*this) + node_rank.capacity() * sizeof(uint32_t) +
          principal_rank.capacity() * sizeof(uint32_t) +
+         active_org.capacity() * sizeof(uint32_t) + service_account.capacity() +
          clouds_of_org.MemoryUsage() + images_of_org.MemoryUsage() +
-         class_clouds.MemoryUsage() +
-         projects_of_cloud.MemoryUsage() + class_projects.MemoryUsage() +
+         class_clouds.MemoryUsage() + projects_of_cloud.MemoryUsage() +
+         class_projects.MemoryUsage() + project_classes.MemoryUsage() +
          configs_of_cloud.MemoryUsage() + workloads_of_project.MemoryUsage() +
          created_by.MemoryUsage() + grants_at.MemoryUsage() +
          reach_of_group.MemoryUsage() + org_members.MemoryUsage() +
          org_holders.MemoryUsage() + cloud_members.MemoryUsage() +
-         bypass_holders.MemoryUsage() + principals_of_org.MemoryUsage();
+         bypass_holders.MemoryUsage() + bypass_entries.MemoryUsage() +
+         principals_of_org.MemoryUsage();
 }
 
 }  // namespace internal

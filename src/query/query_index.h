@@ -38,7 +38,8 @@ struct Rows {
 
   absl::Span<const T> operator[](size_t r) const {
     if (r + 1 >= begin.size()) return {};
-    return absl::Span<const T>(items.data() + begin[r], begin[r + 1] - begin[r]);
+    return absl::Span<const T>(items.data() + begin[r],
+                               begin[r + 1] - begin[r]);
   }
   size_t rows() const { return begin.size() - 1; }
   size_t MemoryUsage() const {
@@ -93,8 +94,29 @@ struct MemberEntry {
 struct MemberTable {
   Rows<MemberEntry> entries;  // by node (org or cloud), by rank
   Rows<RoleSig> sigs;         // by node: the distinct signatures of the row
+  // By signature (its index in sigs.items): the positions in its row of
+  // the entries holding it, ascending (so by rank). A lookup whose allowed
+  // signatures hold few members visits only those.
+  Rows<uint32_t> members_of_sig;
+  // By node: the positions of the row's irregular entries, ascending.
+  Rows<uint32_t> irregular;
+  // By principal: (row, position) of each of its entries.
+  struct Place {
+    uint32_t row;
+    uint32_t position;
+  };
+  Rows<Place> places;
+  // The entry of principal `p` in row `row`, or nullptr.
+  const MemberEntry* Find(uint32_t p, uint32_t row) const {
+    for (const Place& place : places[p]) {
+      if (place.row == row) return &entries[row][place.position];
+    }
+    return nullptr;
+  }
   size_t MemoryUsage() const {
-    return entries.MemoryUsage() + sigs.MemoryUsage();
+    return entries.MemoryUsage() + sigs.MemoryUsage() +
+           members_of_sig.MemoryUsage() + irregular.MemoryUsage() +
+           places.MemoryUsage();
   }
 };
 
@@ -109,11 +131,19 @@ struct QueryIndex {
   // principal's among the principals sorted by id: every answer's order.
   std::vector<uint32_t> node_rank;
   std::vector<uint32_t> principal_rank;
+  // Each principal's organization node if it is active (neither deleted
+  // nor invited), else kNone; and whether it is a service account. Dense
+  // copies of what the lookups check for many principals.
+  std::vector<uint32_t> active_org;
+  std::vector<uint8_t> service_account;
 
   // ---- The tree, each row by rank ----
-  Rows<uint32_t> clouds_of_org;     // by org node
-  Rows<uint32_t> images_of_org;     // by org node
+  Rows<uint32_t> clouds_of_org;      // by org node
+  Rows<uint32_t> images_of_org;      // by org node
   Rows<uint32_t> projects_of_cloud;  // by cloud node
+  // The class (project_flags & 3) of each project of projects_of_cloud,
+  // in the same rows.
+  Rows<uint8_t> project_classes;
   // Projects of a cloud by class: row cloud * 4 + (project_flags & 3)
   // (kPublic, kDefaultProject). Projects of one class of one cloud decide
   // alike for a principal without a grant on them.
@@ -121,7 +151,7 @@ struct QueryIndex {
   // The clouds of an organization that have projects of a class: row
   // org * 4 + class, by rank.
   Rows<uint32_t> class_clouds;
-  Rows<uint32_t> configs_of_cloud;     // by cloud node
+  Rows<uint32_t> configs_of_cloud;      // by cloud node
   Rows<uint32_t> workloads_of_project;  // by project node
   // Workloads each principal created, in tree order (cloud rank, project
   // rank, rank).
@@ -141,6 +171,14 @@ struct QueryIndex {
   // By org: active principals reached by an org-scope grant of an
   // all_permissions role (the candidates for ORG_OWNER), by rank.
   Rows<uint32_t> bypass_holders;
+  // The same principals' org member entries (sig: kIrregular or 0) and the
+  // roles they hold at the org: what deciding them on a cloud where they
+  // hold nothing takes.
+  struct OwnerEntry {
+    MemberEntry entry;
+    RoleSig sig;
+  };
+  Rows<OwnerEntry> bypass_entries;
   // By org: every active principal, by rank.
   Rows<uint32_t> principals_of_org;
 

@@ -98,6 +98,12 @@ struct RoleLevels {
   }
 };
 
+// string_view into a proto string field, without a temporary.
+#define ARBITER_SET(msg, field, view) \
+  (msg)->set_##field((view).data(), (view).size())
+#define ARBITER_ADD(msg, field, view) \
+  (msg)->add_##field((view).data(), (view).size())
+
 class ReportBuilder {
  public:
   ReportBuilder(const Snapshot& s, const QueryIndex& ix,
@@ -108,46 +114,51 @@ class ReportBuilder {
         now_(ToUnixNanosSaturated(*at.now)),
         revision_(revision),
         with_permissions_(permissions),
-        roles_(s) {}
+        roles_(s) {
+    project_bits_.assign(s.perm_words, 0);
+    org_cache_.resize(ix.org_members.sigs.items.size());
+    cloud_cache_.resize(ix.cloud_members.sigs.items.size() * (kClasses + 1));
+  }
 
   void Add(uint32_t p, v1::AccessReport* report) {
     const PrincipalRec& rec = s_.Principal(p);
     CollectHeld(p, rec);
-    Bits org_bits(s_.perm_words);
-    uint32_t reasons = 0;
-    PermissionBits(s_, p, rec.org, at_, revision_, kOrgLevel, org_bits.data(),
-                   &reasons);
+    const Access& org = Decided(ix_.org_members, org_cache_, 1, 0, p, rec.org,
+                                rec.org, kOrgLevel, false, &org_access_);
+    const uint32_t reasons = org.reasons;
     const absl::string_view id = s_.principal_ids.Get(p);
     const absl::string_view email = s_.principal_emails.Get(p);
     const auto kind = static_cast<v1::PrincipalKind>(rec.kind);
     if (reasons & (1u << static_cast<int>(Reason::kOrgOwner))) {
       v1::OrgOwner* owner = report->add_org_owners();
-      owner->set_user_email(std::string(email));
-      owner->set_user_id(std::string(id));
+      ARBITER_SET(owner, user_email, email);
+      ARBITER_SET(owner, user_id, id);
       owner->set_kind(kind);
       AddHeld(rec.org, owner->mutable_held(), owner->mutable_deny_roles());
       return;
     }
     v1::UserAccess* user = report->add_users();
-    user->set_user_email(std::string(email));
-    user->set_user_id(std::string(id));
+    ARBITER_SET(user, user_email, email);
+    ARBITER_SET(user, user_id, id);
     user->set_kind(kind);
-    user->set_org_role(BestRole(kOrgLevel, org_bits, rec.org, false));
+    ARBITER_SET(user, org_role, org.role);
     AddHeld(rec.org, user->mutable_held(), user->mutable_deny_roles());
-    if (with_permissions_) AddPermissions(org_bits, user->mutable_permissions());
+    if (with_permissions_) {
+      AddPermissions(org.bits, user->mutable_permissions());
+    }
 
     // The clouds of its live grants (at the cloud or its projects).
-    std::vector<uint32_t> clouds;
+    clouds_.clear();
     for (const Held& h : held_) {
       if (h.level >= kCloudLevel) {
-        clouds.push_back(s_.nodes[h.scope].path[kCloudLevel]);
+        clouds_.push_back(s_.nodes[h.scope].path[kCloudLevel]);
       }
     }
-    std::sort(clouds.begin(), clouds.end(), [&](uint32_t a, uint32_t b) {
+    std::sort(clouds_.begin(), clouds_.end(), [&](uint32_t a, uint32_t b) {
       return ix_.node_rank[a] < ix_.node_rank[b];
     });
-    clouds.erase(std::unique(clouds.begin(), clouds.end()), clouds.end());
-    for (uint32_t c : clouds) AddCloud(p, c, user);
+    clouds_.erase(std::unique(clouds_.begin(), clouds_.end()), clouds_.end());
+    for (uint32_t c : clouds_) AddCloud(p, c, user);
   }
 
  private:
@@ -184,20 +195,23 @@ class ReportBuilder {
 
   template <typename HeldField, typename DenyField>
   void AddHeld(uint32_t scope, HeldField* out, DenyField* deny_roles) {
+    if (!std::binary_search(held_scopes_.begin(), held_scopes_.end(), scope)) {
+      return;
+    }
     const uint32_t num_principals = static_cast<uint32_t>(s_.principals.size());
     for (const Held& h : held_) {
       if (h.scope != scope) continue;
       const GrantRec& g = s_.grants[h.grant];
       v1::HeldRole* role = out->Add();
       const absl::string_view name = s_.role_names.Get(g.role);
-      role->set_role(std::string(name));
+      ARBITER_SET(role, role, name);
       role->set_source(static_cast<v1::GrantSource>(g.source));
-      role->set_grant_id(std::string(s_.GrantId(h.grant)));
+      ARBITER_SET(role, grant_id, s_.GrantId(h.grant));
       if (h.via_group) {
         const uint32_t subject = s_.SubjectOfGrant(h.grant);
         if (subject >= num_principals) {
-          role->set_group_id(
-              std::string(s_.group_ids.Get(subject - num_principals)));
+          ARBITER_SET(role, group_id,
+                      s_.group_ids.Get(subject - num_principals));
         }
       }
       const int64_t expires = s_.GrantExpires(h.grant);
@@ -216,25 +230,26 @@ class ReportBuilder {
   void AddPermissions(const Bits& bits, Field* out) {
     for (size_t w = 0; w < bits.size(); ++w) {
       for (uint64_t x = bits[w]; x != 0; x &= x - 1) {
-        out->Add(std::string(s_.permission_names.Get(
-            static_cast<uint32_t>(w * 64 + __builtin_ctzll(x)))));
+        const absl::string_view name = s_.permission_names.Get(
+            static_cast<uint32_t>(w * 64 + __builtin_ctzll(x)));
+        out->Add()->assign(name.data(), name.size());
       }
     }
   }
 
   template <typename Field>
   void AddReasons(uint32_t reasons, Field* out) {
-    for (int r = 0; r < 32; ++r) {
-      if (reasons & (1u << r)) {
-        out->Add(std::string(ReasonName(static_cast<Reason>(r))));
-      }
+    for (uint32_t x = reasons; x != 0; x &= x - 1) {
+      const absl::string_view name =
+          ReasonName(static_cast<Reason>(__builtin_ctz(x)));
+      out->Add()->assign(name.data(), name.size());
     }
   }
 
   // The role of `level` with the most permissions Check allows in full at
   // `scope` (see the file comment); "" if none.
-  std::string BestRole(int level, const Bits& bits, uint32_t scope,
-                       bool default_project) const {
+  absl::string_view BestRole(int level, const Bits& bits, uint32_t scope,
+                             bool default_project) const {
     const size_t words = s_.perm_words;
     int best = -1, best_count = 0;
     bool best_held = false;
@@ -250,80 +265,122 @@ class ReportBuilder {
         count += __builtin_popcountll(applicable);
       }
       if (!inside || count == 0) continue;
-      const bool held = std::any_of(held_.begin(), held_.end(), [&](const Held& h) {
-        return h.scope == scope && s_.grants[h.grant].role == r;
-      });
+      const bool held =
+          std::any_of(held_.begin(), held_.end(), [&](const Held& h) {
+            return h.scope == scope && s_.grants[h.grant].role == r;
+          });
       if (count > best_count || (count == best_count && held && !best_held)) {
         best = static_cast<int>(r);
         best_count = count;
         best_held = held;
       }
     }
-    return best < 0 ? std::string() : std::string(s_.role_names.Get(best));
+    return best < 0 ? absl::string_view() : s_.role_names.Get(best);
   }
 
-  struct ClassAccess {
-    bool computed = false;
+  // What Check allows a principal at one scope, at the scope's level.
+  struct Access {
+    bool done = false;
+    bool any = false;  // some permission allowed
     Bits bits;
     uint32_t reasons = 0;
-    std::string role;
+    absl::string_view role;
   };
 
-  void AddCloud(uint32_t p, uint32_t c, v1::UserAccess* user) {
-    v1::CloudAccess cloud;
-    cloud.set_cloud_id(std::string(s_.node_ids.Get(c)));
-    cloud.set_cloud_name(std::string(s_.node_names.Get(c)));
-    Bits bits(s_.perm_words);
-    uint32_t reasons = 0;
-    PermissionBits(s_, p, c, at_, revision_, kCloudLevel, bits.data(), &reasons);
-    cloud.set_role(BestRole(kCloudLevel, bits, c, false));
-    AddHeld(c, cloud.mutable_held(), cloud.mutable_deny_roles());
-    AddReasons(reasons, cloud.mutable_reasons());
-    if (with_permissions_) AddPermissions(bits, cloud.mutable_permissions());
+  void Compute(uint32_t p, uint32_t scope, int level, bool default_project,
+               Access* a) {
+    a->bits.assign(s_.perm_words, 0);
+    a->reasons = 0;
+    PermissionBits(s_, p, scope, at_, revision_, level, a->bits.data(),
+                   &a->reasons);
+    a->role = BestRole(level, a->bits, scope, default_project);
+    a->any = AnyBit(a->bits);
+    a->done = true;
+  }
 
-    // The classes of projects it holds nothing on, each decided once.
-    ClassAccess classes[kClasses];
+  // The access of principal p at `scope` (the scope of table row `row`, or
+  // a project of that cloud where p holds no live grant), at `level`: from
+  // `cache` (slot `slot` of `slots` per signature) when p's entry in the
+  // row is regular (no grant of it at the org or the cloud expires, so its
+  // live roles there are the signature's), else computed into `*scratch`.
+  // Every principal of one signature decides alike there: the same roles
+  // on the same path (nothing at such a project), and BestRole's tie-break
+  // reads only the roles held at the scope.
+  const Access& Decided(const MemberTable& table, std::vector<Access>& cache,
+                        size_t slots, size_t slot, uint32_t p, uint32_t row,
+                        uint32_t scope, int level, bool default_project,
+                        Access* scratch) {
+    const MemberEntry* e = table.Find(p, row);
+    if (e != nullptr && e->sig != kIrregular && s_.mask_path) {
+      Access& a = cache[(table.sigs.begin[row] + e->sig) * slots + slot];
+      if (!a.done) Compute(p, scope, level, default_project, &a);
+      return a;
+    }
+    Compute(p, scope, level, default_project, scratch);
+    return *scratch;
+  }
+
+  void AddCloud(uint32_t p, uint32_t c, v1::UserAccess* user) {
+    v1::CloudAccess* cloud = user->add_clouds();
+    ARBITER_SET(cloud, cloud_id, s_.node_ids.Get(c));
+    ARBITER_SET(cloud, cloud_name, s_.node_names.Get(c));
+    const Access& ca = Decided(ix_.cloud_members, cloud_cache_, kClasses + 1,
+                               0, p, c, c, kCloudLevel, false, &cloud_access_);
+    ARBITER_SET(cloud, role, ca.role);
+    AddHeld(c, cloud->mutable_held(), cloud->mutable_deny_roles());
+    AddReasons(ca.reasons, cloud->mutable_reasons());
+    if (with_permissions_) {
+      AddPermissions(ca.bits, cloud->mutable_permissions());
+    }
+    const bool cloud_any = AnyBit(ca.bits);
+
+    // The classes of projects it holds nothing on, each decided once (and
+    // once for every principal holding the same roles at the org and the
+    // cloud).
     for (int f = 0; f < kClasses; ++f) {
+      classes_[f] = nullptr;
       for (uint32_t rep : ix_.class_projects[size_t{c} * kClasses + f]) {
         if (HoldsAt(rep)) continue;
-        ClassAccess& a = classes[f];
-        a.computed = true;
-        a.bits.assign(s_.perm_words, 0);
-        PermissionBits(s_, p, rep, at_, revision_, kProjectLevel,
-                       a.bits.data(), &a.reasons);
-        a.role = BestRole(kProjectLevel, a.bits, rep,
-                          (f & kDefaultProject) != 0);
+        classes_[f] = &Decided(ix_.cloud_members, cloud_cache_, kClasses + 1,
+                               1 + f, p, c, rep, kProjectLevel,
+                               (f & kDefaultProject) != 0, &class_access_[f]);
         break;
       }
     }
-    for (uint32_t project : ix_.projects_of_cloud[c]) {
-      const int f = s_.nodes[project].project_flags & 3;
+    const absl::Span<const uint32_t> projects = ix_.projects_of_cloud[c];
+    const absl::Span<const uint8_t> flags = ix_.project_classes[c];
+    for (size_t i = 0; i < projects.size(); ++i) {
+      const uint32_t project = projects[i];
+      const int f = flags[i];
       const bool holds = HoldsAt(project);
-      if (!holds && !(classes[f].computed && AnyBit(classes[f].bits))) continue;
-      v1::ProjectAccess* entry = cloud.add_projects();
-      entry->set_project_id(std::string(s_.node_ids.Get(project)));
-      entry->set_project_name(std::string(s_.node_names.Get(project)));
+      if (!holds && (classes_[f] == nullptr || !classes_[f]->any)) continue;
+      v1::ProjectAccess* entry = cloud->add_projects();
+      ARBITER_SET(entry, project_id, s_.node_ids.Get(project));
+      ARBITER_SET(entry, project_name, s_.node_names.Get(project));
       if (holds) {
-        Bits pb(s_.perm_words);
         uint32_t pr = 0;
-        PermissionBits(s_, p, project, at_, revision_, kProjectLevel, pb.data(),
-                       &pr);
-        entry->set_role(BestRole(kProjectLevel, pb, project,
-                                 (f & kDefaultProject) != 0));
+        PermissionBits(s_, p, project, at_, revision_, kProjectLevel,
+                       project_bits_.data(), &pr);
+        ARBITER_SET(entry, role,
+                    BestRole(kProjectLevel, project_bits_, project,
+                             (f & kDefaultProject) != 0));
         AddHeld(project, entry->mutable_held(), entry->mutable_deny_roles());
         AddReasons(pr, entry->mutable_reasons());
-        if (with_permissions_) AddPermissions(pb, entry->mutable_permissions());
+        if (with_permissions_) {
+          AddPermissions(project_bits_, entry->mutable_permissions());
+        }
       } else {
-        const ClassAccess& a = classes[f];
-        entry->set_role(a.role);
+        const Access& a = *classes_[f];
+        ARBITER_SET(entry, role, a.role);
         AddReasons(a.reasons, entry->mutable_reasons());
         if (with_permissions_) {
           AddPermissions(a.bits, entry->mutable_permissions());
         }
       }
     }
-    if (AnyBit(bits) || cloud.held_size() > 0 || cloud.projects_size() > 0) {
-      *user->add_clouds() = std::move(cloud);
+    if (!cloud_any && cloud->held_size() == 0 &&
+        cloud->projects_size() == 0) {
+      user->mutable_clouds()->RemoveLast();
     }
   }
 
@@ -336,21 +393,39 @@ class ReportBuilder {
   RoleLevels roles_;
   std::vector<Held> held_;
   std::vector<uint32_t> held_scopes_;
+  std::vector<uint32_t> clouds_;
+  Bits project_bits_;
+  // Per signature of the org and cloud member tables: the org access; the
+  // cloud access and its classes' (kClasses + 1 slots).
+  std::vector<Access> org_cache_, cloud_cache_;
+  Access org_access_, cloud_access_, class_access_[kClasses];
+  const Access* classes_[kClasses] = {};
 };
+
+#undef ARBITER_SET
+#undef ARBITER_ADD
 
 }  // namespace
 }  // namespace internal
 
 absl::StatusOr<v1::AccessReport> Lookup::EffectiveAccess(
     const AccessReportRequest& request) const {
+  v1::AccessReport report;
+  if (absl::Status st = EffectiveAccess(request, &report); !st.ok()) return st;
+  return report;
+}
+
+absl::Status Lookup::EffectiveAccess(const AccessReportRequest& request,
+                                     v1::AccessReport* report) const {
   using internal::kNone;
   const internal::Snapshot& s = *snapshot_;
   uint32_t org = kNone;
   if (!request.org.empty()) {
     org = internal::ResolveOrg(s, request.org);
     if (org == kNone) {
-      return absl::NotFoundError(absl::StrCat(
-          "org: no organization \"", request.org, "\" (or its name is ambiguous)"));
+      return absl::NotFoundError(absl::StrCat("org: no organization \"",
+                                              request.org,
+                                              "\" (or its name is ambiguous)"));
     }
   }
   uint32_t principal = kNone;
@@ -363,8 +438,8 @@ absl::StatusOr<v1::AccessReport> Lookup::EffectiveAccess(
             "principal: \"", request.principal,
             "\" names principals of several organizations; set org"));
       }
-      return absl::NotFoundError(absl::StrCat("principal: no principal \"",
-                                              request.principal, "\""));
+      return absl::NotFoundError(
+          absl::StrCat("principal: no principal \"", request.principal, "\""));
     }
     org = s.Principal(principal).org;
   }
@@ -380,19 +455,19 @@ absl::StatusOr<v1::AccessReport> Lookup::EffectiveAccess(
       internal::LookupInstant(s, request.context)));
   const RequestContext context = internal::AtInstant(request.context, at);
 
-  v1::AccessReport report;
-  report.set_organization_id(std::string(s.node_ids.Get(org)));
-  report.set_revision(revision_);
+  report->Clear();
+  report->set_organization_id(std::string(s.node_ids.Get(org)));
+  report->set_revision(revision_);
   internal::SetTimestamp(internal::ToUnixNanosSaturated(at),
-                         report.mutable_at());
+                         report->mutable_at());
   internal::ReportBuilder builder(s, *index_, context, revision_,
                                   request.include_permissions);
   if (principal != kNone) {
-    builder.Add(principal, &report);
+    builder.Add(principal, report);
   } else {
-    for (uint32_t p : index_->principals_of_org[org]) builder.Add(p, &report);
+    for (uint32_t p : index_->principals_of_org[org]) builder.Add(p, report);
   }
-  return report;
+  return absl::OkStatus();
 }
 
 }  // namespace arbiter

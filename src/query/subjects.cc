@@ -31,6 +31,9 @@ namespace arbiter {
 namespace internal {
 namespace {
 
+// Member entries between a prefetch and its use.
+constexpr ptrdiff_t kAhead = 8;
+
 class SubjectWalk {
  public:
   SubjectWalk(const QueryIndex& ix, const SubjectsQuery& q,
@@ -63,7 +66,7 @@ class SubjectWalk {
       table = &ix_.cloud_members;
       CollectIndividuals(node);
     }
-    Walk(table->entries[row], table->sigs[row]);
+    Walk(*table, row);
   }
 
  private:
@@ -78,109 +81,272 @@ class SubjectWalk {
     }
   }
 
-  void AddIndividual(uint32_t p) {
-    const PrincipalRec& rec = s_.Principal(p);
-    if (rec.org != org_ || DeniedEverything(rec, q_.context.channel)) return;
-    individuals_.push_back(p);
+  // An individually decided principal: the roles of its live grants at the
+  // project (own and its groups'), and whether one of them expires (then
+  // only Evaluate decides it).
+  struct Individual {
+    uint32_t principal;
+    uint32_t rank;
+    uint64_t at2;
+    bool expiring;
+    // An org owner's org entry (what decides it where it has no cloud
+    // entry), else nullptr.
+    const QueryIndex::OwnerEntry* owner = nullptr;
+    // Its live grants at the project: how many, and the one when there is
+    // one (the deciding grant at the project, if its role qualifies).
+    uint32_t grants = 0;
+    uint32_t grant = kNone;
+  };
+
+  void AddIndividual(uint32_t p, uint64_t roles, bool expiring,
+                     const QueryIndex::OwnerEntry* owner = nullptr,
+                     uint32_t grant = kNone) {
+    // Check denies principals of another organization, deleted and invited
+    // ones, and service accounts on the console, everything.
+    if (ix_.active_org[p] != org_ ||
+        (ix_.service_account[p] && q_.context.channel == Channel::kConsole)) {
+      return;
+    }
+    individuals_.push_back({p, ix_.principal_rank[p], roles, expiring, owner,
+                            grant != kNone ? 1u : 0u, grant});
   }
 
   // Owners, and for a project-level permission the principals reached by a
   // grant on the project, and the creator of a workload.
   void CollectIndividuals(const Node& node) {
-    for (uint32_t p : ix_.bypass_holders[org_]) AddIndividual(p);
+    for (const QueryIndex::OwnerEntry& o : ix_.bypass_entries[org_]) {
+      AddIndividual(o.entry.principal, 0, false, &o);
+    }
     const uint32_t num_principals = static_cast<uint32_t>(s_.principals.size());
     if (top_ == kProjectLevel) {
       for (uint32_t i : ix_.grants_at[node.path[kProjectLevel]]) {
+        const GrantRec& g = s_.grants[i];
+        const bool expiring = (g.flags & kExpiring) != 0;
+        // An expired grant holds nothing; one that will expire makes the
+        // decision depend on the instant (Evaluate then decides).
+        const uint64_t bit = g.role < 64 && s_.GrantExpires(i) > now_
+                                 ? uint64_t{1} << g.role
+                                 : 0;
+        const uint32_t live = bit != 0 ? i : kNone;
         const uint32_t subject = s_.SubjectOfGrant(i);
         if (subject < num_principals) {
-          AddIndividual(subject);
+          AddIndividual(subject, bit, expiring, nullptr, live);
         } else {
           for (uint32_t p : ix_.reach_of_group[subject - num_principals]) {
-            AddIndividual(p);
+            AddIndividual(p, bit, expiring, nullptr, live);
           }
         }
       }
     }
     if (node.kind == NodeKind::kWorkload) {
       const uint32_t creator = s_.node_creator[q_.resource];
-      if (creator < num_principals) AddIndividual(creator);
+      if (creator < num_principals) AddIndividual(creator, 0, false);
     }
-    auto by_rank = [&](uint32_t a, uint32_t b) {
-      return ix_.principal_rank[a] < ix_.principal_rank[b];
-    };
-    std::sort(individuals_.begin(), individuals_.end(), by_rank);
-    individuals_.erase(std::unique(individuals_.begin(), individuals_.end()),
-                       individuals_.end());
+    std::sort(individuals_.begin(), individuals_.end(),
+              [](const Individual& a, const Individual& b) {
+                return a.rank < b.rank;
+              });
+    // One per principal, its roles merged.
+    size_t n = 0;
+    for (size_t i = 0; i < individuals_.size(); ++i) {
+      if (n > 0 && individuals_[n - 1].principal == individuals_[i].principal) {
+        individuals_[n - 1].at2 |= individuals_[i].at2;
+        individuals_[n - 1].expiring |= individuals_[i].expiring;
+        individuals_[n - 1].grants += individuals_[i].grants;
+        if (individuals_[n - 1].grant == kNone) {
+          individuals_[n - 1].grant = individuals_[i].grant;
+        }
+        if (individuals_[i].owner != nullptr) {
+          individuals_[n - 1].owner = individuals_[i].owner;
+        }
+      } else {
+        individuals_[n++] = individuals_[i];
+      }
+    }
+    individuals_.resize(n);
   }
 
-  bool Emit(uint32_t p, const Decision& d) {
+  bool Emit(uint32_t p, bool service_account, const Decision& d) {
     if (out_->size() >= q_.limit) return false;
-    SubjectMatch m;
+    SubjectMatch& m = out_->emplace_back();
     m.id = s_.principal_ids.Get(p);
     m.email = s_.principal_emails.Get(p);
-    m.service_account =
-        s_.Principal(p).kind == v1::PRINCIPAL_KIND_SERVICE_ACCOUNT;
+    m.service_account = service_account;
     m.decision = d;
-    out_->push_back(m);
     principals_->push_back(p);
     return out_->size() < q_.limit;
   }
 
-  // Decides p one by one; false when the page is full.
-  bool Individual(uint32_t p) {
-    const PrincipalRec& rec = s_.Principal(p);
-    if (!Wanted(rec.kind == v1::PRINCIPAL_KIND_SERVICE_ACCOUNT)) return true;
-    const Decision d = Evaluate(s_, p, q_.permission, q_.resource, q_.context,
-                                q_.revision);
-    return !d.allowed() || Emit(p, d);
+  // Decides an individual one by one; false when the page is full. With
+  // its cloud member entry `m` (nullptr: none) and no expiring grant at the
+  // org, the cloud or the project, from the roles recorded (the decision
+  // core, as Check gathers them); otherwise with Evaluate.
+  bool Decide(const Individual& ind, const MemberEntry* m,
+              absl::Span<const RoleSig> sigs) {
+    const uint32_t p = ind.principal;
+    // Without a grant at the cloud (no member entry) nor org ownership,
+    // Check denies every cloud- and project-level permission
+    // (NO_CLOUD_GRANT, step 9.1).
+    if (m == nullptr && ind.owner == nullptr) return true;
+    const bool sa = ix_.service_account[p] != 0;
+    if (!Wanted(sa)) return true;
+    Decision d;
+    if (m != nullptr && m->sig != kIrregular && !ind.expiring && s_.mask_path) {
+      d = DecideRegular(ind, *m, sigs[m->sig]);
+    } else if (m == nullptr && ind.owner != nullptr &&
+               ind.owner->entry.sig != kIrregular && !ind.expiring &&
+               s_.mask_path) {
+      // An owner without a grant at the cloud: its org roles alone.
+      d = DecideRegular(ind, ind.owner->entry, ind.owner->sig);
+    } else {
+      d = Evaluate(s_, p, q_.permission, q_.resource, q_.context, q_.revision);
+    }
+    return !d.allowed() || Emit(p, sa, d);
   }
 
-  void Walk(absl::Span<const MemberEntry> entries,
-            absl::Span<const RoleSig> sigs) {
-    // Verdicts by signature, decided on first use.
-    absl::InlinedVector<uint8_t, 64> known(sigs.size(), 0);
-    absl::InlinedVector<SignatureVerdict, 64> verdicts(sigs.size());
-    const uint32_t after = q_.resume ? q_.after_rank : 0;
-    auto e = entries.begin();
-    if (q_.resume) {
-      e = std::upper_bound(entries.begin(), entries.end(), after,
-                           [](uint32_t r, const MemberEntry& m) {
-                             return r < m.rank;
-                           });
+  Decision DecideRegular(const Individual& ind, const MemberEntry& m,
+                         const RoleSig& sig) const {
+    const Node& node = s_.nodes[q_.resource];
+    DecideRequest q;
+    q.top = top_;
+    q.public_project = (node.project_flags & kPublic) != 0;
+    q.s = &s_;
+    q.principal = ind.principal;
+    q.resource = q_.resource;
+    q.node = &node;
+    const uint64_t at[3] = {sig.at0, top_ >= kCloudLevel ? sig.at1 : 0,
+                            top_ >= kProjectLevel ? ind.at2 : 0};
+    SignatureVerdict v;
+    const Verdict verdict = DecideOnMasks(
+        NarrowMasks(s_, q_.permission), q, at,
+        [&](Reason reason, int level, uint64_t mask) {
+          v.level = level;
+          v.mask = mask;
+          return MakeVerdict(reason);
+        },
+        NoTrace());
+    v.reason = verdict.reason;
+    if (!v.allowed()) return MakeDecision(v.reason, q_.revision);
+    if (v.level == kProjectLevel && ind.grants == 1 &&
+        Has(v.mask, s_.grants[ind.grant].role)) {
+      // Its one live grant at the project: the least there.
+      const GrantRec& g = s_.grants[ind.grant];
+      Decision d;
+      d.effect = EffectOf(v.reason);
+      d.reason = v.reason;
+      d.revision = q_.revision;
+      d.source = static_cast<GrantSource>(g.source);
+      d.grant_index = ind.grant;
+      d.grant_id = s_.GrantId(ind.grant);
+      return d;
     }
+    return MakeMemberDecision(s_, m, v, anchor_, now_, q_.revision);
+  }
+
+  // Merges the member table row (by rank) with the individuals. Every
+  // signature of the row is decided first; when the members of the allowed
+  // ones are few (a private project), only they and the irregular members
+  // are visited, else the whole row in order.
+  void Walk(const MemberTable& table, uint32_t row) {
+    table_ = &table;
+    row_ = row;
+    const absl::Span<const MemberEntry> entries = table.entries[row];
+    const absl::Span<const RoleSig> sigs = table.sigs[row];
+    const uint32_t first_sig = table.sigs.begin[row];
+    verdicts_.resize(sigs.size());
+    size_t allowed = table.irregular[row].size();
+    for (size_t j = 0; j < sigs.size(); ++j) {
+      verdicts_[j] = DecideSignature(s_, q_.permission, anchor_, top_, sigs[j]);
+      if (verdicts_[j].allowed()) {
+        allowed += table.members_of_sig[first_sig + j].size();
+      }
+    }
+    const uint32_t after = q_.resume ? q_.after_rank : 0;
     auto i = individuals_.begin();
     if (q_.resume) {
-      i = std::upper_bound(individuals_.begin(), individuals_.end(), after,
-                           [&](uint32_t r, uint32_t p) {
-                             return r < ix_.principal_rank[p];
-                           });
+      i = std::upper_bound(
+          individuals_.begin(), individuals_.end(), after,
+          [](uint32_t r, const Individual& ind) { return r < ind.rank; });
     }
+    auto rank_of = [&](uint32_t pos) { return entries[pos].rank; };
+    auto first_after = [&](absl::Span<const uint32_t> positions) {
+      if (!q_.resume) return positions;
+      auto it = std::upper_bound(
+          positions.begin(), positions.end(), after,
+          [&](uint32_t r, uint32_t pos) { return r < rank_of(pos); });
+      return positions.subspan(it - positions.begin());
+    };
+    if (allowed * 4 < entries.size()) {
+      // Sparse: the allowed and irregular members, by position (= rank).
+      positions_.clear();
+      for (size_t j = 0; j < sigs.size(); ++j) {
+        if (!verdicts_[j].allowed()) continue;
+        for (uint32_t pos : first_after(table.members_of_sig[first_sig + j])) {
+          positions_.push_back(pos);
+        }
+      }
+      for (uint32_t pos : first_after(table.irregular[row])) {
+        positions_.push_back(pos);
+      }
+      std::sort(positions_.begin(), positions_.end());
+      Merge(entries, positions_.begin(), positions_.end(), i, sigs, true,
+            [](std::vector<uint32_t>::const_iterator it) { return *it; });
+      return;
+    }
+    size_t begin = 0;
+    if (q_.resume) {
+      begin = std::upper_bound(
+                  entries.begin(), entries.end(), after,
+                  [](uint32_t r, const MemberEntry& m) { return r < m.rank; }) -
+              entries.begin();
+    }
+    Merge(entries, begin, entries.size(), i, sigs, false,
+          [](size_t pos) { return static_cast<uint32_t>(pos); });
+  }
+
+  // Visits the row's entries at positions [first, last) (through
+  // `position`) merged by rank with the individuals from `i`. `sparse`:
+  // the positions are not the whole row, so an individual's entry may lie
+  // between them.
+  template <typename It, typename Position>
+  void Merge(absl::Span<const MemberEntry> entries, It first, It last,
+             std::vector<Individual>::const_iterator i,
+             absl::Span<const RoleSig> sigs, bool sparse,
+             Position&& position) {
     const bool console = q_.context.channel == Channel::kConsole;
-    while (e != entries.end() || i != individuals_.end()) {
-      const uint32_t er = e != entries.end() ? e->rank : kNone;
-      const uint32_t ir =
-          i != individuals_.end() ? ix_.principal_rank[*i] : kNone;
+    It e = first;
+    while (e != last || i != individuals_.end()) {
+      const uint32_t er = e != last ? entries[position(e)].rank : kNone;
+      const uint32_t ir = i != individuals_.end() ? i->rank : kNone;
       if (ir <= er) {
-        if (ir == er) ++e;  // decided individually
-        if (!Individual(*i++)) return;
+        const MemberEntry* m = nullptr;
+        if (ir == er) {
+          m = &entries[position(e++)];
+        } else if (sparse) {
+          // Its entry, if any, was not among the visited ones.
+          m = table_->Find(i->principal, row_);
+        }
+        if (!Decide(*i++, m, sigs)) return;
         continue;
       }
-      const MemberEntry& m = *e++;
+      // What an allowed member's decision reads, a few entries ahead.
+      if (last - e > kAhead) {
+        const MemberEntry& ahead = entries[position(e + kAhead)];
+        const uint32_t g =
+            top_ == kOrgLevel ? ahead.least_org : ahead.least_cloud;
+        if (g != kNone) __builtin_prefetch(&s_.grants[g]);
+      }
+      const MemberEntry& m = entries[position(e++)];
       if (!Wanted(m.service_account) || (console && m.service_account)) {
         continue;
       }
       if (m.sig == kIrregular) {
-        if (!Individual(m.principal)) return;
+        if (!Decide({m.principal, m.rank, 0, true}, &m, sigs)) return;
         continue;
       }
-      if (!known[m.sig]) {
-        known[m.sig] = 1;
-        verdicts[m.sig] =
-            DecideSignature(s_, q_.permission, anchor_, top_, sigs[m.sig]);
-      }
-      const SignatureVerdict& v = verdicts[m.sig];
+      const SignatureVerdict& v = verdicts_[m.sig];
       if (!v.allowed()) continue;
-      if (!Emit(m.principal,
+      if (!Emit(m.principal, m.service_account,
                 MakeMemberDecision(s_, m, v, anchor_, now_, q_.revision))) {
         return;
       }
@@ -196,7 +362,11 @@ class SubjectWalk {
   uint32_t org_ = kNone;
   uint32_t anchor_ = kNone;
   int64_t now_ = 0;
-  std::vector<uint32_t> individuals_;  // by rank
+  std::vector<Individual> individuals_;     // by rank
+  const MemberTable* table_ = nullptr;  // the row walked
+  uint32_t row_ = kNone;
+  std::vector<SignatureVerdict> verdicts_;  // of the row's signatures
+  std::vector<uint32_t> positions_;         // the sparse walk's entries
 };
 
 }  // namespace

@@ -291,6 +291,21 @@ void EtcdLog::CommitGroup(const std::vector<std::shared_ptr<Pending>>& group) {
         abandon(head.status());
         return;
       }
+      if (entry.empty() && maybe_applied) {
+        // An earlier attempt may have committed and its entry been
+        // truncated since by a checkpoint (keep_entries): it cannot be told
+        // from a lost race, so it must not be reported as one (a caller
+        // would commit the same payload again).
+        absl::Status unknown = absl::UnavailableError(absl::StrCat(
+            Where(p), what,
+            ": outcome unknown: an earlier attempt was sent and may have "
+            "been applied, and entry ",
+            first, " is gone (truncated by a checkpoint; the head is now ",
+            *head, ")"));
+        unknown.SetPayload("arbiter.etcd/outcome-unknown", absl::Cord("1"));
+        finish(unknown);  // keeps the blobs an applied attempt may reference
+        return;
+      }
       if (*head == expected_head) {
         // Only the chunk guards can have failed: a truncation removed the
         // chunks (they were named for a revision it covered).

@@ -106,12 +106,51 @@ TEST_F(PolicyStoreTest, ProjectRoleAboveReadonlyUnderCloudReadOnlyIsRefused) {
                                         principal: "carol@acme.com"
                                         role: "project_write" } })",
           absl::StatusCode::kFailedPrecondition, Refusal::kReadOnlyCap);
+  // Carol owns prod/web: cloud_read_only on prod would cap a role she
+  // already holds, whichever comes first.
+  absl::Status s = Refused(R"(actor: "alice@acme.com"
+      mutations { set_cloud_member { cloud: "prod" principal: "carol@acme.com"
+                                     role: "cloud_collaborator" read_only: true } }
+      mutations { set_project_member { project: "prod/ml-prod"
+                                        principal: "carol@acme.com"
+                                        role: "project_readonly" } })",
+                           absl::StatusCode::kFailedPrecondition,
+                           Refusal::kReadOnlyCap);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("\"prj_web\""));
   Ok(R"(actor: "alice@acme.com"
+      mutations { remove_project_member { project: "prod/web"
+                                           principal: "carol@acme.com" } }
       mutations { set_cloud_member { cloud: "prod" principal: "carol@acme.com"
                                      role: "cloud_collaborator" read_only: true } }
       mutations { set_project_member { project: "prod/ml-prod"
                                         principal: "carol@acme.com"
                                         role: "project_readonly" } })");
+}
+
+// The cap holds through groups: adding a member holding cloud_read_only to a
+// group with project_write is refused, and so is binding the group; removing
+// grants from someone already in breach is never refused.
+TEST_F(PolicyStoreTest, CloudReadOnlyCapHoldsThroughGroups) {
+  Refused(R"(actor: "alice@acme.com"
+      mutations { sync_group { group_id: "grp_ml_team"
+                               member_ids: ["usr_erin", "grp_ml_interns", "usr_heidi"] } })",
+          absl::StatusCode::kFailedPrecondition, Refusal::kReadOnlyCap);
+  // A state loaded with a breach (heidi: project_write on ml-prod under
+  // cloud_read_only) loads; changes around it are not refused for it.
+  v1::PolicySet state = DemoPolicySet();
+  v1::Grant* g = state.add_grants();
+  g->set_id("g_heidi_ml_prod_write");
+  g->set_principal_id("usr_heidi");
+  g->set_role("project_write");
+  g->set_project_id("prj_ml_prod");
+  Reset(state);
+  Ok(R"(actor: "alice@acme.com"
+      mutations { set_project_member { project: "prod/web"
+                                        principal: "heidi@acme.com"
+                                        role: "project_readonly" } })");
+  Ok(R"(actor: "alice@acme.com"
+      mutations { remove_project_member { project: "prod/ml-prod"
+                                           principal: "heidi@acme.com" } })");
 }
 
 TEST_F(PolicyStoreTest, OwnerTogetherWithCloudReadOnlyIsRefused) {
@@ -319,7 +358,7 @@ TEST_F(PolicyStoreTest, CreatorsOwnWhatTheyCreate) {
 TEST_F(PolicyStoreTest, TheDefaultProjectIsProtected) {
   Refused(
       R"(actor: "alice@acme.com" mutations { delete_project { project: "prod/default" } })",
-      absl::StatusCode::kFailedPrecondition, Refusal::kProtectedResource);
+      absl::StatusCode::kPermissionDenied, Refusal::kProtectedResource);
   Refused(R"(actor: "alice@acme.com"
       mutations { set_project_visibility { project: "prod/default"
                                            visibility: VISIBILITY_PRIVATE } })",
@@ -366,7 +405,9 @@ TEST_F(PolicyStoreTest, ScimEnforceGroupsDryRunChangesNothing) {
 
 TEST_F(PolicyStoreTest, ServiceAccountsGetTheDocumentedEmail) {
   Ok(R"(actor: "alice@acme.com" mutations { create_service_account { principal_id: "sa_new" name: "deployer" } })");
-  EXPECT_TRUE(CheckNow("deployer@org-org_123.serviceaccount.com",
+  // The documented form, as the demo's ci@org-123.serviceaccount.com:
+  // the org id without "org_" (identity_rules.h ServiceAccountEmail).
+  EXPECT_TRUE(CheckNow("deployer@org-123.serviceaccount.com",
                        "org.images.use", "org_123")
                   .allowed());
   Refused(

@@ -53,8 +53,9 @@ struct RunStats {
 
   bool Fail(const std::string& what) {
     if (++failures <= kMaxFailures) {
-      ADD_FAILURE() << "MISMATCH seed " << seed << " (" << label << "): "
-                    << what << "\n  reproduce: ARBITER_LOOKUP_SEED=" << seed
+      ADD_FAILURE() << "MISMATCH seed " << seed << " (" << label
+                    << "): " << what
+                    << "\n  reproduce: ARBITER_LOOKUP_SEED=" << seed
                     << " ./build/tests/lookup_differential_test";
     }
     return false;
@@ -133,8 +134,8 @@ class Differential {
         r.principal, r.permission, r.resource, r.context);
     if (!testing::SameDecision(want, d)) {
       run_->Fail(absl::StrCat("reference ", testing::DebugString(want),
-                              " vs lookup ", Show(d), " for ", r.principal,
-                              " ", r.permission, " ", r.resource));
+                              " vs lookup ", Show(d), " for ", r.principal, " ",
+                              r.permission, " ", r.resource));
     }
   }
 
@@ -162,14 +163,14 @@ class Differential {
     }
     absl::StatusOr<ResourcePage> page = lookup_->LookupResources(req);
     ++run_->resources_lookups;
-    const std::string what =
-        absl::StrCat("LookupResources principal=", p.id, " permission=", k,
-                     " kind=", ResourceKindName(kind),
-                     " within=", within ? within->id : "(org)",
-                     req.context.channel == Channel::kConsole ? " console" : "",
-                     req.context.now ? absl::StrCat(" now=", absl::FormatTime(
-                                                                 *req.context.now))
-                                     : "");
+    const std::string what = absl::StrCat(
+        "LookupResources principal=", p.id, " permission=", k,
+        " kind=", ResourceKindName(kind),
+        " within=", within ? within->id : "(org)",
+        req.context.channel == Channel::kConsole ? " console" : "",
+        req.context.now
+            ? absl::StrCat(" now=", absl::FormatTime(*req.context.now))
+            : "");
     if (!page.ok()) {
       run_->Fail(absl::StrCat(what, ": ", page.status().ToString()));
       return;
@@ -217,7 +218,8 @@ class Differential {
   }
 
   template <typename Match>
-  void Compare(const std::string& what, const std::map<std::string, Decision>& want,
+  void Compare(const std::string& what,
+               const std::map<std::string, Decision>& want,
                const std::vector<Match>& got) {
     std::set<std::string> seen;
     for (const Match& m : got) {
@@ -241,8 +243,8 @@ class Differential {
     }
     for (const auto& [id, d] : want) {
       if (seen.count(id) == 0) {
-        run_->Fail(absl::StrCat(what, ": missing ", id, " (Check: ", Show(d),
-                                ")"));
+        run_->Fail(
+            absl::StrCat(what, ": missing ", id, " (Check: ", Show(d), ")"));
         return;
       }
     }
@@ -263,8 +265,9 @@ class Differential {
         "LookupSubjects permission=", k, " resource=", r.id,
         " filter=", static_cast<int>(req.principals),
         req.context.channel == Channel::kConsole ? " console" : "",
-        req.context.now ? absl::StrCat(" now=", absl::FormatTime(*req.context.now))
-                        : "");
+        req.context.now
+            ? absl::StrCat(" now=", absl::FormatTime(*req.context.now))
+            : "");
     if (!page.ok()) {
       run_->Fail(absl::StrCat(what, ": ", page.status().ToString()));
       return;
@@ -276,7 +279,8 @@ class Differential {
     const RequestContext at = AtPage(req.context, page->at);
     std::map<std::string, Decision> want;
     for (const PrincipalInfo& p : ix_.principals) {
-      if (req.principals == PrincipalFilter::kUsers && p.service_account) continue;
+      if (req.principals == PrincipalFilter::kUsers && p.service_account)
+        continue;
       if (req.principals == PrincipalFilter::kServiceAccounts &&
           !p.service_account) {
         continue;
@@ -297,9 +301,10 @@ class Differential {
       }
     }
     for (const SubjectMatch& m : page->subjects) {
-      const bool sa = std::any_of(
-          ix_.principals.begin(), ix_.principals.end(),
-          [&](const PrincipalInfo& p) { return p.id == m.id && p.service_account; });
+      const bool sa = std::any_of(ix_.principals.begin(), ix_.principals.end(),
+                                  [&](const PrincipalInfo& p) {
+                                    return p.id == m.id && p.service_account;
+                                  });
       if (sa != m.service_account) {
         run_->Fail(absl::StrCat(what, ": wrong service_account for ", m.id));
         return;
@@ -345,7 +350,8 @@ class Differential {
 
 // A random delta against policy->state (as tests/compiler/
 // snapshot_builder_test.cc): removes and adds grants.
-internal::StateDelta RandomDelta(testing::Rng& rng, testing::RandomPolicy* policy,
+internal::StateDelta RandomDelta(testing::Rng& rng,
+                                 testing::RandomPolicy* policy,
                                  uint64_t revision) {
   internal::StateDelta delta;
   delta.set_revisions(revision - 1, revision);

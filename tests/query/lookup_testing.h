@@ -58,8 +58,7 @@ inline StateIndex IndexState(const v1::PolicySet& state,
     project_cloud[p.id()] = p.cloud_id();
     if (p.is_default()) default_project[p.cloud_id()] = p.id();
     ix.resources.push_back({p.id(), ResourceKind::kProject,
-                            cloud_org[p.cloud_id()], p.cloud_id(), p.id(),
-                            ""});
+                            cloud_org[p.cloud_id()], p.cloud_id(), p.id(), ""});
   }
   for (const auto& w : state.workloads()) {
     const std::string project =
@@ -80,10 +79,11 @@ inline StateIndex IndexState(const v1::PolicySet& state,
     ix.by_id[ix.resources[i].id] = i;
   }
   for (const auto& p : state.principals()) {
-    ix.principals.push_back({p.id(), p.org_id(),
-                             p.kind() == v1::PRINCIPAL_KIND_SERVICE_ACCOUNT});
+    ix.principals.push_back(
+        {p.id(), p.org_id(), p.kind() == v1::PRINCIPAL_KIND_SERVICE_ACCOUNT});
   }
-  for (const auto& p : profile.permissions()) ix.permissions.push_back(p.name());
+  for (const auto& p : profile.permissions())
+    ix.permissions.push_back(p.name());
   return ix;
 }
 
