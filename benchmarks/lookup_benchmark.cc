@@ -27,7 +27,8 @@
 //                                         state with 10 grants changed
 //   BM_Diff/10_grants_gate/<size>         the same, only_new_access
 //   BM_Diff/unrelated/<size>              two states of different seeds
-//   BM_LookupCreate/index/<size>          Lookup::Create (the indexes)
+//   BM_LookupCreate/index/<size>          Lookup::Create (counter index_MiB:
+//                                         Lookup::MemoryUsage)
 //   BM_CheckBatch/mixed/<size>            CheckBatch of 4,096 requests by
 //                                         email and path (items/s)
 //   BM_CheckLoop/mixed/<size>             Check one by one on the same
@@ -340,6 +341,8 @@ void Create(benchmark::State& state, WorkloadSize size) {
   for (auto _ : state) {
     benchmark::DoNotOptimize(Lookup::Create(*f->engine));
   }
+  state.counters["index_MiB"] =
+      static_cast<double>(f->lookup->MemoryUsage()) / (1 << 20);
 }
 
 void Batch(benchmark::State& state, WorkloadSize size, bool batched,

@@ -343,9 +343,9 @@ std::unique_ptr<const QueryIndex> QueryIndex::Build(const Snapshot& s) {
   ix->org_members =
       MakeTable(BuildRows(num_nodes, org_row, std::move(org_items)), masks,
                 num_principals);
-  ix->org_holders = MakeTable(
-      BuildRows(num_nodes, holder_row, std::move(holder_items)), masks,
-      num_principals);
+  ix->org_holders =
+      MakeTable(BuildRows(num_nodes, holder_row, std::move(holder_items)),
+                masks, num_principals);
   ix->cloud_members =
       MakeTable(BuildRows(num_nodes, cloud_row, std::move(cloud_items)), masks,
                 num_principals);

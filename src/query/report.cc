@@ -324,8 +324,8 @@ class ReportBuilder {
     v1::CloudAccess* cloud = user->add_clouds();
     ARBITER_SET(cloud, cloud_id, s_.node_ids.Get(c));
     ARBITER_SET(cloud, cloud_name, s_.node_names.Get(c));
-    const Access& ca = Decided(ix_.cloud_members, cloud_cache_, kClasses + 1,
-                               0, p, c, c, kCloudLevel, false, &cloud_access_);
+    const Access& ca = Decided(ix_.cloud_members, cloud_cache_, kClasses + 1, 0,
+                               p, c, c, kCloudLevel, false, &cloud_access_);
     ARBITER_SET(cloud, role, ca.role);
     AddHeld(c, cloud->mutable_held(), cloud->mutable_deny_roles());
     AddReasons(ca.reasons, cloud->mutable_reasons());
@@ -378,8 +378,7 @@ class ReportBuilder {
         }
       }
     }
-    if (!cloud_any && cloud->held_size() == 0 &&
-        cloud->projects_size() == 0) {
+    if (!cloud_any && cloud->held_size() == 0 && cloud->projects_size() == 0) {
       user->mutable_clouds()->RemoveLast();
     }
   }

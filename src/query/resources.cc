@@ -118,6 +118,13 @@ class ResourceWalk {
 
   bool Emit(uint32_t node, const Decision& d) {
     if (out_->size() >= q_.limit) return false;
+    if (out_->size() == out_->capacity()) {
+      // A large answer: grow sixteenfold, not twofold, so that it is copied
+      // once or twice, not a dozen times (untouched pages cost nothing).
+      const size_t grow = std::min(q_.limit, out_->capacity() * 16 + 16);
+      out_->reserve(grow);
+      nodes_->reserve(grow);
+    }
     // Written in place: a match assembled on the stack and copied whole
     // stalls on store forwarding, a third of the cost of a result.
     ResourceMatch& m = out_->emplace_back();
@@ -448,8 +455,26 @@ class ResourceWalk {
       }
       const uint32_t after = first ? start_.leaf : kNone;
       if (allowed) {
+        // Its own workloads here (a run of created, in rank order) decide
+        // on their own; the others as the project.
+        auto own = created.begin();
+        while (own != created.end() &&
+               Rank(s_.nodes[*own].path[kProjectLevel]) < Rank(p)) {
+          ++own;
+        }
         for (uint32_t w : From(ix_.workloads_of_project[p], after, true)) {
-          if (top_ >= kCloudLevel && s_.node_creator[w] == q_.principal) {
+          bool mine = false;
+          if (top_ >= kCloudLevel && own != created.end() &&
+              s_.nodes[*own].path[kProjectLevel] == p) {
+            const uint32_t rank = Rank(w);
+            while (own != created.end() &&
+                   s_.nodes[*own].path[kProjectLevel] == p &&
+                   Rank(*own) < rank) {
+              ++own;
+            }
+            mine = own != created.end() && *own == w;
+          }
+          if (mine) {
             const Decision d = Decide(w);
             if (d.allowed() && !Emit(w, d)) return;
           } else if (!Emit(w, *dp)) {

@@ -64,7 +64,7 @@ class SubjectWalk {
     } else {
       row = node.path[kCloudLevel];
       table = &ix_.cloud_members;
-      CollectIndividuals(node);
+      CollectIndividuals(node, row);
     }
     Walk(*table, row);
   }
@@ -96,30 +96,40 @@ class SubjectWalk {
     // one (the deciding grant at the project, if its role qualifies).
     uint32_t grants = 0;
     uint32_t grant = kNone;
+    // Its entry in the cloud's member table, or nullptr.
+    const MemberEntry* member = nullptr;
   };
 
+  // Records a candidate; CollectIndividuals checks it and reads its tables
+  // afterwards, once their cache lines have been requested (in a large
+  // organization each is a miss: issued together, they overlap).
   void AddIndividual(uint32_t p, uint64_t roles, bool expiring,
                      const QueryIndex::OwnerEntry* owner = nullptr,
                      uint32_t grant = kNone) {
-    // Check denies principals of another organization, deleted and invited
-    // ones, and service accounts on the console, everything.
-    if (ix_.active_org[p] != org_ ||
-        (ix_.service_account[p] && q_.context.channel == Channel::kConsole)) {
-      return;
-    }
-    individuals_.push_back({p, ix_.principal_rank[p], roles, expiring, owner,
-                            grant != kNone ? 1u : 0u, grant});
+    __builtin_prefetch(&ix_.active_org[p]);
+    __builtin_prefetch(&ix_.principal_rank[p]);
+    __builtin_prefetch(&ix_.service_account[p]);
+    __builtin_prefetch(&ix_.cloud_members.places.begin[p]);
+    individuals_.push_back({p, 0, roles, expiring, owner,
+                            grant != kNone ? 1u : 0u, grant, nullptr});
   }
 
   // Owners, and for a project-level permission the principals reached by a
-  // grant on the project, and the creator of a workload.
-  void CollectIndividuals(const Node& node) {
+  // grant on the project, and the creator of a workload; each with its
+  // entry in the member table row `row` of the cloud table.
+  void CollectIndividuals(const Node& node, uint32_t row) {
     for (const QueryIndex::OwnerEntry& o : ix_.bypass_entries[org_]) {
       AddIndividual(o.entry.principal, 0, false, &o);
     }
     const uint32_t num_principals = static_cast<uint32_t>(s_.principals.size());
     if (top_ == kProjectLevel) {
-      for (uint32_t i : ix_.grants_at[node.path[kProjectLevel]]) {
+      const absl::Span<const uint32_t> at =
+          ix_.grants_at[node.path[kProjectLevel]];
+      for (uint32_t i : at) {
+        __builtin_prefetch(&s_.grants[i]);
+        __builtin_prefetch(&s_.grant_subjects[i]);
+      }
+      for (uint32_t i : at) {
         const GrantRec& g = s_.grants[i];
         const bool expiring = (g.flags & kExpiring) != 0;
         // An expired grant holds nothing; one that will expire makes the
@@ -142,12 +152,29 @@ class SubjectWalk {
       const uint32_t creator = s_.node_creator[q_.resource];
       if (creator < num_principals) AddIndividual(creator, 0, false);
     }
+    // Check denies principals of another organization, deleted and invited
+    // ones, and service accounts on the console, everything.
+    const bool console = q_.context.channel == Channel::kConsole;
+    size_t n = 0;
+    for (size_t i = 0; i < individuals_.size(); ++i) {
+      Individual& ind = individuals_[i];
+      const uint32_t p = ind.principal;
+      if (ix_.active_org[p] != org_ || (ix_.service_account[p] && console)) {
+        continue;
+      }
+      ind.rank = ix_.principal_rank[p];
+      const absl::Span<const MemberTable::Place> places =
+          ix_.cloud_members.places[p];
+      if (!places.empty()) __builtin_prefetch(places.data());
+      individuals_[n++] = ind;
+    }
+    individuals_.resize(n);
     std::sort(individuals_.begin(), individuals_.end(),
               [](const Individual& a, const Individual& b) {
                 return a.rank < b.rank;
               });
     // One per principal, its roles merged.
-    size_t n = 0;
+    n = 0;
     for (size_t i = 0; i < individuals_.size(); ++i) {
       if (n > 0 && individuals_[n - 1].principal == individuals_[i].principal) {
         individuals_[n - 1].at2 |= individuals_[i].at2;
@@ -164,10 +191,20 @@ class SubjectWalk {
       }
     }
     individuals_.resize(n);
+    for (Individual& ind : individuals_) {
+      ind.member = ix_.cloud_members.Find(ind.principal, row);
+      if (ind.member != nullptr) __builtin_prefetch(ind.member);
+    }
   }
 
   bool Emit(uint32_t p, bool service_account, const Decision& d) {
     if (out_->size() >= q_.limit) return false;
+    if (out_->size() == out_->capacity()) {
+      // A large answer: grow sixteenfold (see resources.cc).
+      const size_t grow = std::min(q_.limit, out_->capacity() * 16 + 16);
+      out_->reserve(grow);
+      principals_->reserve(grow);
+    }
     SubjectMatch& m = out_->emplace_back();
     m.id = s_.principal_ids.Get(p);
     m.email = s_.principal_emails.Get(p);
@@ -248,8 +285,6 @@ class SubjectWalk {
   // ones are few (a private project), only they and the irregular members
   // are visited, else the whole row in order.
   void Walk(const MemberTable& table, uint32_t row) {
-    table_ = &table;
-    row_ = row;
     const absl::Span<const MemberEntry> entries = table.entries[row];
     const absl::Span<const RoleSig> sigs = table.sigs[row];
     const uint32_t first_sig = table.sigs.begin[row];
@@ -289,7 +324,7 @@ class SubjectWalk {
         positions_.push_back(pos);
       }
       std::sort(positions_.begin(), positions_.end());
-      Merge(entries, positions_.begin(), positions_.end(), i, sigs, true,
+      Merge(entries, positions_.begin(), positions_.end(), i, sigs,
             [](std::vector<uint32_t>::const_iterator it) { return *it; });
       return;
     }
@@ -300,33 +335,27 @@ class SubjectWalk {
                   [](uint32_t r, const MemberEntry& m) { return r < m.rank; }) -
               entries.begin();
     }
-    Merge(entries, begin, entries.size(), i, sigs, false,
+    Merge(entries, begin, entries.size(), i, sigs,
           [](size_t pos) { return static_cast<uint32_t>(pos); });
   }
 
   // Visits the row's entries at positions [first, last) (through
-  // `position`) merged by rank with the individuals from `i`. `sparse`:
-  // the positions are not the whole row, so an individual's entry may lie
-  // between them.
+  // `position`) merged by rank with the individuals from `i` (which carry
+  // their own entries: with a sparse walk, theirs may lie between the
+  // positions visited).
   template <typename It, typename Position>
   void Merge(absl::Span<const MemberEntry> entries, It first, It last,
              std::vector<Individual>::const_iterator i,
-             absl::Span<const RoleSig> sigs, bool sparse,
-             Position&& position) {
+             absl::Span<const RoleSig> sigs, Position&& position) {
     const bool console = q_.context.channel == Channel::kConsole;
     It e = first;
     while (e != last || i != individuals_.end()) {
       const uint32_t er = e != last ? entries[position(e)].rank : kNone;
       const uint32_t ir = i != individuals_.end() ? i->rank : kNone;
       if (ir <= er) {
-        const MemberEntry* m = nullptr;
-        if (ir == er) {
-          m = &entries[position(e++)];
-        } else if (sparse) {
-          // Its entry, if any, was not among the visited ones.
-          m = table_->Find(i->principal, row_);
-        }
-        if (!Decide(*i++, m, sigs)) return;
+        if (ir == er) ++e;  // decided as an individual
+        if (!Decide(*i, i->member, sigs)) return;
+        ++i;
         continue;
       }
       // What an allowed member's decision reads, a few entries ahead.
@@ -363,8 +392,6 @@ class SubjectWalk {
   uint32_t anchor_ = kNone;
   int64_t now_ = 0;
   std::vector<Individual> individuals_;     // by rank
-  const MemberTable* table_ = nullptr;  // the row walked
-  uint32_t row_ = kNone;
   std::vector<SignatureVerdict> verdicts_;  // of the row's signatures
   std::vector<uint32_t> positions_;         // the sparse walk's entries
 };

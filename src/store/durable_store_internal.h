@@ -95,6 +95,8 @@ class DurableStoreAccess {
                                             const DurableStoreOptions& options,
                                             const LogOptionsHook& hook);
   static DurableLog& Log(DurableStore& store) { return *store.impl_->log; }
+  // The PolicyLog the store's PolicyStore appends through.
+  static PolicyLog& PolicyLogOf(DurableStore& store) { return *store.impl_; }
 
  private:
   static absl::StatusOr<std::unique_ptr<DurableStore>> OpenImpl(

@@ -29,6 +29,8 @@
 #include "absl/strings/str_cat.h"
 #include "arbiter/engine.h"
 #include "arbiter/lookup.h"
+#include "arbiter/profile.h"
+#include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "src/query/cursor.h"
 #include "tests/query/lookup_testing.h"
@@ -783,6 +785,116 @@ TEST(LookupPropertyTest, EffectiveAccessAgreesWithCheck) {
     }
   }
   EXPECT_GT(entries, 100);
+}
+
+// A profile whose member role holds a project-level permission: on a
+// private project the principal is allowed ORG_MEMBER, but on a workload it
+// created there OWN_WORKLOAD (step 9.4 comes first), with its own grant.
+// Random states never edit the member role, so this is pinned by name.
+TEST(LookupPropertyTest, OwnWorkloadsDecideOnTheirOwnInAnAllowedProject) {
+  v1::Profile profile = BuiltinProfile();
+  for (v1::Role& role : *profile.mutable_roles()) {
+    if (role.name() == profile.member_role()) {
+      role.add_permissions("project.workload.delete");
+    }
+  }
+  v1::PolicySet state;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
+      R"pb(
+        revision: 1
+        organizations { id: "org_a" name: "acme" }
+        clouds { id: "cld_a" org_id: "org_a" name: "prod" }
+        projects {
+          id: "prj_d"
+          cloud_id: "cld_a"
+          name: "default"
+          is_default: true
+          visibility: VISIBILITY_PUBLIC
+        }
+        projects {
+          id: "prj_x"
+          cloud_id: "cld_a"
+          name: "x"
+          visibility: VISIBILITY_PRIVATE
+        }
+        workloads {
+          id: "wl_1"
+          project_id: "prj_x"
+          name: "w1"
+          type: WORKLOAD_TYPE_JOB
+          creator_id: "usr_al"
+        }
+        workloads {
+          id: "wl_2"
+          project_id: "prj_x"
+          name: "w2"
+          type: WORKLOAD_TYPE_JOB
+          creator_id: "usr_bo"
+        }
+        workloads {
+          id: "wl_3"
+          project_id: "prj_x"
+          name: "w3"
+          type: WORKLOAD_TYPE_JOB
+          creator_id: "usr_al"
+        }
+        principals {
+          id: "usr_al"
+          org_id: "org_a"
+          kind: PRINCIPAL_KIND_USER
+          email: "al@acme.com"
+        }
+        principals {
+          id: "usr_bo"
+          org_id: "org_a"
+          kind: PRINCIPAL_KIND_USER
+          email: "bo@acme.com"
+        }
+        grants {
+          id: "g1"
+          principal_id: "usr_al"
+          role: "cloud_collaborator"
+          cloud_id: "cld_a"
+        }
+        grants {
+          id: "g2"
+          principal_id: "usr_al"
+          role: "project_write"
+          project_id: "prj_x"
+        }
+        grants {
+          id: "g3"
+          principal_id: "usr_bo"
+          role: "cloud_collaborator"
+          cloud_id: "cld_a"
+        }
+      )pb",
+      &state));
+  EngineOptions options;
+  options.profile = std::make_shared<v1::Profile>(profile);
+  auto engine = Engine::Create(state, options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  auto lookup = Lookup::Create(**engine);
+  LookupResourcesRequest req;
+  req.principal = "usr_al";
+  req.permission = "project.workload.delete";
+  req.kind = ResourceKind::kWorkload;
+  absl::StatusOr<ResourcePage> page = lookup->LookupResources(req);
+  ASSERT_TRUE(page.ok()) << page.status();
+  std::map<std::string, Reason> got;
+  for (const ResourceMatch& m : page->resources) {
+    got[std::string(m.id)] = m.decision.reason;
+    AccessRequest q;
+    q.principal = "usr_al";
+    q.permission = "project.workload.delete";
+    q.resource = m.id;
+    q.context.now = page->at;
+    EXPECT_EQ(m.decision, (*engine)->Check(q)) << m.id;
+  }
+  EXPECT_EQ(got["wl_1"], Reason::kOwnWorkload);
+  EXPECT_EQ(got["wl_2"], Reason::kOrgMember);
+  EXPECT_EQ(got["wl_3"], Reason::kOwnWorkload);
+  EXPECT_EQ(got.size(), 3u);
 }
 
 TEST(LookupPropertyTest, Totals) {

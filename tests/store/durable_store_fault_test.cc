@@ -7,6 +7,7 @@
 //     previous one;
 //   - an fsync failure: Apply refused, later writes refused until reopened,
 //     the reopened store holding the transaction completely or not at all;
+//     a group that reaches the log only in part: the same, a whole prefix;
 //   - a read-only file system: a writable Open refused (PermissionDenied),
 //     read-only opens work;
 //   - corrupted pages (random bit flips in arbiter.db,
@@ -26,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "arbiter/demo.h"
 #include "arbiter/durable_store.h"
+#include "arbiter/policy_store.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -301,6 +303,70 @@ TEST_F(StoreFaultTest, TruncatedWalOfACrashedWriterIsRefused) {
   EXPECT_THAT(
       DurableStore::Open(cut.path(), Options()).status(),
       StatusIs(absl::StatusCode::kDataLoss, HasSubstr("as durably committed")));
+}
+
+// A group that reaches the log only in part (the DurableLog splits it into
+// two commits, the second fails): refused as a whole, the store refuses
+// writes until reopened, and the reopened store holds a whole prefix.
+TEST_F(StoreFaultTest, AGroupCommittedInPartStopsWritesUntilReopened) {
+  MakeStore(2);
+  const LogOptionsHook small_batches = [this](DurableLogOptions* o) {
+    Hook()(o);
+    o->max_batch_entries = 2;
+  };
+  auto opened = DurableStoreAccess::Open(Path(), Options(), small_batches);
+  ASSERT_THAT(opened, IsOk());
+  DurableStore& s = **opened;
+  const uint64_t base = s.revision();
+  // Six transactions' records, as the store's PolicyStore would log them,
+  // from a model at the same state (states[i]: after i of them).
+  struct Capture : PolicyLog {
+    absl::Status Append(uint64_t, std::vector<std::string> r) override {
+      for (std::string& x : r) records.push_back(std::move(x));
+      return absl::OkStatus();
+    }
+    std::vector<std::string> records;
+  } capture;
+  PolicyStoreOptions mo;
+  mo.log = &capture;
+  const std::vector<v1::AuditRecord> audit = s.audit_log().Records("org_123");
+  auto model = PolicyStore::Create(s.StateCopy(), mo, audit);
+  ASSERT_THAT(model, IsOk());
+  std::vector<v1::PolicySet> states = {s.StateCopy()};
+  for (int i = 2; i < 8; ++i) {
+    ASSERT_THAT((*model)->Apply(Toggle(i)), IsOk());
+    states.push_back((*model)->StateCopy());
+  }
+  ASSERT_EQ(capture.records.size(), 6u);
+  // Logged straight through the store's PolicyLog (its PolicyStore does
+  // not see them: the log is what this test is about). Two alone, the
+  // second counting the syncs of one commit.
+  PolicyLog& log = DurableStoreAccess::PolicyLogOf(s);
+  ASSERT_THAT(log.Append(base + 1, {capture.records[0]}), IsOk());
+  const int64_t before = vfs_->syncs();
+  ASSERT_THAT(log.Append(base + 2, {capture.records[1]}), IsOk());
+  const int64_t per_commit = vfs_->syncs() - before;
+  ASSERT_GT(per_commit, 0);
+  // A group of four: two commits of two; the second one's fsync fails.
+  vfs_->FailSyncs(per_commit, -1);
+  EXPECT_THAT(log.Append(base + 3, {capture.records[2], capture.records[3],
+                                    capture.records[4], capture.records[5]}),
+              StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
+  vfs_->Reset();
+  // Part of it is on disk and the store cannot tell: no more writes until
+  // reopened.
+  EXPECT_THAT(log.Append(base + 3, {capture.records[2]}),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("reopen")));
+  opened = absl::CancelledError("closed");
+  auto reopened = DurableStore::Open(Path(), Options());
+  ASSERT_THAT(reopened, IsOk());
+  const uint64_t revision = (*reopened)->revision();
+  // A whole prefix: up to the group's first commit, or (the failed fsync's
+  // write reached the file after all) the whole group.
+  ASSERT_TRUE(revision == base + 4 || revision == base + 6) << revision;
+  EXPECT_TRUE(MessageDifferencer::Equals((*reopened)->StateCopy(),
+                                         states[revision - base]));
+  EXPECT_THAT((*reopened)->Verify(), IsOk());
 }
 
 // Entries that the DurableLog verifies (right hashes) but that are not what
