@@ -40,7 +40,12 @@ if ((${#missing[@]})); then
     --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# A disk cache shared by every checkout (CI runs in a fresh clone, whose
+# Bazel output base starts empty); ARBITER_BAZEL_CACHE= (empty) turns it off.
+# Test results are never taken from it: `bazel test` runs every test.
 flags=(--jobs="${ARBITER_JOBS:-$(nproc)}")
+cache=${ARBITER_BAZEL_CACHE-${HOME:-/tmp}/.cache/arbiter-bazel}
+[[ -z $cache ]] || flags+=(--disk_cache="$cache")
 for name in $(compgen -e); do
   case $name in
     ARBITER_JOBS | ARBITER_STEPS) ;;
@@ -60,7 +65,7 @@ echo "bazel_test: build took $((SECONDS - start)) s"
 # Run the tests even if something failed to build, for the summary line.
 log=$(mktemp)
 start=$SECONDS
-bazel test "${flags[@]}" //... 2>&1 | tee "$log"
+bazel test "${flags[@]}" --nocache_test_results //... 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
 if ((rc == 0 && build_rc != 0)); then

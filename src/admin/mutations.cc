@@ -941,69 +941,6 @@ absl::Status TransactionApplier::SetIamMapping(const v1::SetIamMapping& m) {
   return absl::OkStatus();
 }
 
-// ---- Quotas and budgets
-// -------------------------------------------------------------
-
-absl::Status TransactionApplier::PutQuota(v1::ResourceQuota quota,
-                                          absl::string_view action) {
-  // Names of the cloud, project and user may be given as names: the quota
-  // stores ids.
-  if (!quota.cloud_id().empty()) {
-    absl::StatusOr<const v1::Cloud*> c =
-        FindCloud(quota.cloud_id(), "quota.cloud_id");
-    if (!c.ok()) return c.status();
-    quota.set_cloud_id((*c)->id());
-  }
-  const int index = state_.Position(ObjKind::kQuota, quota.id());
-  if (absl::Status s = ValidateQuotaChange(state_.state(), index, quota);
-      !s.ok()) {
-    return Violates(
-        s.code(),
-        s.code() == absl::StatusCode::kAlreadyExists ? Refusal::kDuplicateQuota
-        : s.code() == absl::StatusCode::kNotFound    ? Refusal::kNotFound
-                                                     : Refusal::kInvalid,
-        field_, s.message());
-  }
-  StateDelta d;
-  d.set_revisions(state_.revision(), state_.revision());
-  *d.mutable_proto()->add_put_quotas() = quota;
-  if (absl::Status s = Apply(d); !s.ok()) return s;
-  quotas_changed_ = true;
-  Audit(
-      action, audit_entity::kResourceQuota, quota.id(),
-      {{"id", quota.id()}, {"is_enabled", quota.enabled() ? "true" : "false"}});
-  return absl::OkStatus();
-}
-
-absl::Status TransactionApplier::PutBudget(v1::Budget budget,
-                                           absl::string_view action) {
-  if (!budget.cloud_id().empty()) {
-    absl::StatusOr<const v1::Cloud*> c =
-        FindCloud(budget.cloud_id(), "budget.cloud_id");
-    if (!c.ok()) return c.status();
-    budget.set_cloud_id((*c)->id());
-  }
-  const int index = state_.Position(ObjKind::kBudget, budget.id());
-  if (absl::Status s = ValidateBudgetChange(state_.state(), index, budget);
-      !s.ok()) {
-    return Violates(
-        s.code(),
-        s.code() == absl::StatusCode::kAlreadyExists ? Refusal::kDuplicateBudget
-        : s.code() == absl::StatusCode::kNotFound    ? Refusal::kNotFound
-                                                     : Refusal::kInvalid,
-        field_, s.message());
-  }
-  StateDelta d;
-  d.set_revisions(state_.revision(), state_.revision());
-  *d.mutable_proto()->add_put_budgets() = budget;
-  if (absl::Status s = Apply(d); !s.ok()) return s;
-  quotas_changed_ = true;
-  Audit(action, audit_entity::kBudget, budget.id(),
-        {{"id", budget.id()},
-         {"is_enabled", budget.enabled() ? "true" : "false"}});
-  return absl::OkStatus();
-}
-
 // ---- The result
 // ----------------------------------------------------------------------
 

@@ -27,11 +27,6 @@ absl::Status NotFound(absl::string_view field, absl::string_view message) {
                 absl::StrCat(field, ": ", message));
 }
 
-absl::Status Exists(absl::string_view field, absl::string_view message) {
-  return Refuse(absl::StatusCode::kAlreadyExists, Refusal::kAlreadyExists,
-                absl::StrCat(field, ": ", message));
-}
-
 absl::Status Violates(absl::StatusCode code, Refusal refusal,
                       absl::string_view field, absl::string_view message) {
   return Refuse(code, refusal, absl::StrCat(field, ": ", message));
@@ -49,9 +44,6 @@ const std::string& ScopeOf(const v1::Grant& g) {
   return g.has_org_id()     ? g.org_id()
          : g.has_cloud_id() ? g.cloud_id()
                             : g.project_id();
-}
-const std::string& SubjectOf(const v1::Grant& g) {
-  return g.has_group_id() ? g.group_id() : g.principal_id();
 }
 
 }  // namespace
@@ -551,9 +543,11 @@ bool MayChangeOrgOwners(const v1::Mutation& m) {
     case v1::Mutation::kSetIamMapping:
     case v1::Mutation::kCreateQuota:
     case v1::Mutation::kSetQuotaEnabled:
+    case v1::Mutation::kModifyQuota:
     case v1::Mutation::kDeleteQuota:
     case v1::Mutation::kCreateBudget:
     case v1::Mutation::kSetBudgetEnabled:
+    case v1::Mutation::kModifyBudget:
     case v1::Mutation::kDeleteBudget:
     case v1::Mutation::kInviteUsers:
     case v1::Mutation::kDeleteInvitation:
@@ -646,96 +640,15 @@ absl::Status TransactionApplier::Mutate(int index, const v1::Mutation& m) {
       return DeleteCustomRole(m.delete_custom_role());
     case v1::Mutation::kSetIamMapping:
       return SetIamMapping(m.set_iam_mapping());
-    case v1::Mutation::kCreateQuota: {
-      if (absl::Status s = Authorize("org.quotas.manage", org_); !s.ok()) {
-        return s;
-      }
-      v1::ResourceQuota q = m.create_quota().quota();
-      if (q.id().empty()) q.set_id(NewId("rsq_"));
-      if (state_.Quota(q.id()) != nullptr) {
-        return Exists(field_, absl::StrCat("quota ", Quote(q.id()), " exists"));
-      }
-      q.set_creator_id(actor_);
-      *q.mutable_created_at() = google::protobuf::Timestamp();
-      q.mutable_created_at()->set_seconds(absl::ToUnixSeconds(now_));
-      return PutQuota(std::move(q), audit_action::kCreate);
-    }
-    case v1::Mutation::kSetQuotaEnabled: {
-      if (absl::Status s = Authorize("org.quotas.manage", org_); !s.ok()) {
-        return s;
-      }
-      const v1::ResourceQuota* q =
-          state_.Quota(m.set_quota_enabled().quota_id());
-      if (q == nullptr) {
-        return NotFound(
-            field_,
-            absl::StrCat("no quota ", Quote(m.set_quota_enabled().quota_id())));
-      }
-      v1::ResourceQuota next = *q;
-      next.set_enabled(m.set_quota_enabled().enabled());
-      return PutQuota(std::move(next), m.set_quota_enabled().enabled()
-                                           ? audit_action::kEnable
-                                           : audit_action::kDisable);
-    }
-    case v1::Mutation::kDeleteQuota: {
-      if (absl::Status s = Authorize("org.quotas.manage", org_); !s.ok()) {
-        return s;
-      }
-      const v1::ResourceQuota* q = state_.Quota(m.delete_quota().quota_id());
-      if (q == nullptr || q->has_deleted_at()) {
-        return NotFound(
-            field_,
-            absl::StrCat("no quota ", Quote(m.delete_quota().quota_id())));
-      }
-      v1::ResourceQuota next = *q;
-      next.mutable_deleted_at()->set_seconds(absl::ToUnixSeconds(now_));
-      return PutQuota(std::move(next), audit_action::kDelete);
-    }
-    case v1::Mutation::kCreateBudget: {
-      if (absl::Status s = Authorize("org.budgets.manage", org_); !s.ok()) {
-        return s;
-      }
-      v1::Budget b = m.create_budget().budget();
-      if (b.id().empty()) b.set_id(NewId("bgt_"));
-      if (b.org_id().empty()) b.set_org_id(org_);
-      if (state_.Budget(b.id()) != nullptr) {
-        return Exists(field_,
-                      absl::StrCat("budget ", Quote(b.id()), " exists"));
-      }
-      b.set_creator_id(actor_);
-      b.mutable_created_at()->set_seconds(absl::ToUnixSeconds(now_));
-      return PutBudget(std::move(b), audit_action::kCreate);
-    }
-    case v1::Mutation::kSetBudgetEnabled: {
-      if (absl::Status s = Authorize("org.budgets.manage", org_); !s.ok()) {
-        return s;
-      }
-      const v1::Budget* b = state_.Budget(m.set_budget_enabled().budget_id());
-      if (b == nullptr) {
-        return NotFound(
-            field_, absl::StrCat("no budget ",
-                                 Quote(m.set_budget_enabled().budget_id())));
-      }
-      v1::Budget next = *b;
-      next.set_enabled(m.set_budget_enabled().enabled());
-      return PutBudget(std::move(next), m.set_budget_enabled().enabled()
-                                            ? audit_action::kEnable
-                                            : audit_action::kDisable);
-    }
-    case v1::Mutation::kDeleteBudget: {
-      if (absl::Status s = Authorize("org.budgets.manage", org_); !s.ok()) {
-        return s;
-      }
-      const v1::Budget* b = state_.Budget(m.delete_budget().budget_id());
-      if (b == nullptr || b->has_deleted_at()) {
-        return NotFound(
-            field_,
-            absl::StrCat("no budget ", Quote(m.delete_budget().budget_id())));
-      }
-      v1::Budget next = *b;
-      next.mutable_deleted_at()->set_seconds(absl::ToUnixSeconds(now_));
-      return PutBudget(std::move(next), audit_action::kDelete);
-    }
+    case v1::Mutation::kCreateQuota:
+    case v1::Mutation::kSetQuotaEnabled:
+    case v1::Mutation::kModifyQuota:
+    case v1::Mutation::kDeleteQuota:
+    case v1::Mutation::kCreateBudget:
+    case v1::Mutation::kSetBudgetEnabled:
+    case v1::Mutation::kModifyBudget:
+    case v1::Mutation::kDeleteBudget:
+      return QuotaMutation(m);
     case v1::Mutation::kDeleteInvitation:
     case v1::Mutation::kExpireInvitations:
     case v1::Mutation::kCreateApiKey:

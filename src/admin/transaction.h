@@ -138,7 +138,16 @@ class TransactionApplier {
   absl::Status SetCustomRole(const v1::SetCustomRole& m);
   absl::Status DeleteCustomRole(const v1::DeleteCustomRole& m);
   absl::Status SetIamMapping(const v1::SetIamMapping& m);
+  // ---- Quotas and budgets (quota_mutations.cc) ----
+  // create, enable or disable, modify and delete, dispatched by op.
+  absl::Status QuotaMutation(const v1::Mutation& m);
+  // Validates `quota` (or `budget`) as the new version of its object and
+  // puts it, with an audit record of `action`.
   absl::Status PutQuota(v1::ResourceQuota quota, absl::string_view action);
+  // `*project`, a project id or a project's name in the cloud `cloud_id`,
+  // made an id (empty stays empty: all projects).
+  absl::Status ResolveProject(absl::string_view cloud_id, std::string* project,
+                              const char* field) const;
   absl::Status PutBudget(v1::Budget budget, absl::string_view action);
   // ---- Identity (identity_mutations.cc) ----
   // The mutations added for access-model §10 (invitations, API keys, SSO

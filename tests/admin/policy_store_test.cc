@@ -47,8 +47,8 @@ class PolicyStoreTest : public ::testing::Test {
     return a.ok() ? *a : AppliedTransaction();
   }
   // Applies and expects a refusal; checks nothing changed.
-  absl::Status Refused(const char* text, absl::StatusCode code,
-                       Refusal refusal) {
+  absl::Status RefusedWith(const char* text, absl::StatusCode code,
+                           Refusal refusal) {
     const std::string before = store_->StateCopy().SerializeAsString();
     const uint64_t revision = store_->revision();
     const size_t audit = store_->audit_log().Records("org_123").size();
@@ -63,6 +63,9 @@ class PolicyStoreTest : public ::testing::Test {
     EXPECT_EQ(store_->revision(), revision);
     EXPECT_EQ(store_->audit_log().Records("org_123").size(), audit);
     return a.status();
+  }
+  void Refused(const char* text, absl::StatusCode code, Refusal refusal) {
+    RefusedWith(text, code, refusal).IgnoreError();
   }
   Decision CheckNow(const char* who, const char* what, const char* where) {
     AccessRequest r;
@@ -79,11 +82,11 @@ class PolicyStoreTest : public ::testing::Test {
 
 TEST_F(PolicyStoreTest, ProjectGrantWithoutCloudGrantIsRefused) {
   absl::Status s =
-      Refused(R"(actor: "alice@acme.com"
+      RefusedWith(R"(actor: "alice@acme.com"
       mutations { set_project_member { project: "prod/ml-prod"
                                        principal: "grace@acme.com"
                                        role: "project_readonly" } })",
-              absl::StatusCode::kPermissionDenied, Refusal::kNoCloudGrant);
+                  absl::StatusCode::kPermissionDenied, Refusal::kNoCloudGrant);
   EXPECT_THAT(std::string(s.message()),
               HasSubstr("mutations[0].set_project_member: \"usr_grace\" has no "
                         "access to cloud \"cld_prod\""));
@@ -108,14 +111,14 @@ TEST_F(PolicyStoreTest, ProjectRoleAboveReadonlyUnderCloudReadOnlyIsRefused) {
           absl::StatusCode::kFailedPrecondition, Refusal::kReadOnlyCap);
   // Carol owns prod/web: cloud_read_only on prod would cap a role she
   // already holds, whichever comes first.
-  absl::Status s = Refused(R"(actor: "alice@acme.com"
+  absl::Status s =
+      RefusedWith(R"(actor: "alice@acme.com"
       mutations { set_cloud_member { cloud: "prod" principal: "carol@acme.com"
                                      role: "cloud_collaborator" read_only: true } }
       mutations { set_project_member { project: "prod/ml-prod"
                                         principal: "carol@acme.com"
                                         role: "project_readonly" } })",
-                           absl::StatusCode::kFailedPrecondition,
-                           Refusal::kReadOnlyCap);
+                  absl::StatusCode::kFailedPrecondition, Refusal::kReadOnlyCap);
   EXPECT_THAT(std::string(s.message()), HasSubstr("\"prj_web\""));
   Ok(R"(actor: "alice@acme.com"
       mutations { remove_project_member { project: "prod/web"
@@ -161,10 +164,10 @@ TEST_F(PolicyStoreTest, OwnerTogetherWithCloudReadOnlyIsRefused) {
 }
 
 TEST_F(PolicyStoreTest, RemovingOrChangingOneselfIsRefused) {
-  absl::Status s =
-      Refused(R"(actor: "bob@acme.com"
+  absl::Status s = RefusedWith(R"(actor: "bob@acme.com"
       mutations { remove_cloud_member { cloud: "prod" principal: "bob@acme.com" } })",
-              absl::StatusCode::kPermissionDenied, Refusal::kSelfModification);
+                               absl::StatusCode::kPermissionDenied,
+                               Refusal::kSelfModification);
   EXPECT_THAT(std::string(s.message()),
               HasSubstr("cannot remove yourself from the cloud"));
   Refused(R"(actor: "bob@acme.com"
@@ -174,11 +177,11 @@ TEST_F(PolicyStoreTest, RemovingOrChangingOneselfIsRefused) {
 }
 
 TEST_F(PolicyStoreTest, AnOrgOwnersCloudRoleCannotBeChanged) {
-  absl::Status s = Refused(R"(actor: "bob@acme.com"
+  absl::Status s = RefusedWith(R"(actor: "bob@acme.com"
       mutations { set_cloud_member { cloud: "prod" principal: "alice@acme.com"
                                      role: "cloud_collaborator" } })",
-                           absl::StatusCode::kFailedPrecondition,
-                           Refusal::kOrgOwnerCloudRole);
+                               absl::StatusCode::kFailedPrecondition,
+                               Refusal::kOrgOwnerCloudRole);
   EXPECT_THAT(std::string(s.message()),
               HasSubstr("cannot modify an organization admin cloud role"));
 }
@@ -273,6 +276,101 @@ TEST_F(PolicyStoreTest, ASecondDailyBudgetForOneScopeIsRefused) {
                                            period: BUDGET_PERIOD_DAILY
                                            amount_credits: 50 enabled: true } } })",
           absl::StatusCode::kAlreadyExists, Refusal::kDuplicateBudget);
+}
+
+// modify_quota replaces what a quota is and keeps who made it and when;
+// the new scope may not be another live quota's, a deleted quota never
+// changes, and only a holder of org.quotas.manage may modify.
+TEST_F(PolicyStoreTest, ModifyQuotaReplacesLimitsAndKeepsItsOrigin) {
+  Ok(R"(actor: "alice@acme.com"
+      mutations { create_quota { quota { id: "rsq_1" name: "q1" cloud_id: "prod"
+                                         enabled: true hard: true
+                                         limits { num_cpus: 10 } } } }
+      mutations { create_quota { quota { id: "rsq_2" name: "q2" cloud_id: "prod"
+                                         user_id: "bob@acme.com"
+                                         enabled: true limits { num_gpus: 1 } } } })");
+  const v1::ResourceQuota before = store_->StateCopy().quotas(0);
+  ASSERT_EQ(before.id(), "rsq_1");
+  AppliedTransaction a = Ok(R"(actor: "alice@acme.com"
+      mutations { modify_quota { quota { id: "rsq_1" name: "renamed" cloud_id: "prod"
+                                         creator_id: "usr_forged" enabled: false
+                                         limits { num_cpus: 32 num_gpus: 4 } } } })");
+  ASSERT_EQ(a.audit.size(), 1u);
+  EXPECT_EQ(a.audit[0].entity(), "RESOURCE_QUOTA");
+  EXPECT_EQ(a.audit[0].action(), "MODIFY");
+  EXPECT_EQ(a.audit[0].resource_id(), "rsq_1");
+  EXPECT_FALSE(a.audit[0].metadata().fields().at("is_enabled").bool_value());
+  const v1::ResourceQuota after = store_->StateCopy().quotas(0);
+  EXPECT_EQ(after.name(), "renamed");
+  EXPECT_EQ(after.limits().num_cpus(), 32);
+  EXPECT_EQ(after.limits().num_gpus(), 4);
+  EXPECT_FALSE(after.enabled());
+  EXPECT_FALSE(after.hard());
+  EXPECT_EQ(after.creator_id(), before.creator_id());
+  EXPECT_EQ(after.created_at().seconds(), before.created_at().seconds());
+  // Onto rsq_2's scope (cloud prod, user bob): refused.
+  Refused(R"(actor: "alice@acme.com"
+      mutations { modify_quota { quota { id: "rsq_1" cloud_id: "prod"
+                                         user_id: "bob@acme.com" enabled: true } } })",
+          absl::StatusCode::kAlreadyExists, Refusal::kDuplicateQuota);
+  Refused(R"(actor: "alice@acme.com"
+      mutations { modify_quota { quota { cloud_id: "prod" enabled: true } } })",
+          absl::StatusCode::kInvalidArgument, Refusal::kInvalid);
+  Refused(R"(actor: "alice@acme.com"
+      mutations { modify_quota { quota { id: "rsq_9" cloud_id: "prod" } } })",
+          absl::StatusCode::kNotFound, Refusal::kNotFound);
+  Refused(R"(actor: "carol@acme.com"
+      mutations { modify_quota { quota { id: "rsq_1" cloud_id: "prod" } } })",
+          absl::StatusCode::kPermissionDenied, Refusal::kPermissionDenied);
+  Ok(R"(actor: "alice@acme.com" mutations { delete_quota { quota_id: "rsq_1" } })");
+  Refused(R"(actor: "alice@acme.com"
+      mutations { modify_quota { quota { id: "rsq_1" cloud_id: "prod"
+                                         limits { num_cpus: 1 } } } })",
+          absl::StatusCode::kFailedPrecondition, Refusal::kInvalid);
+}
+
+// Budgets: enabling, disabling and modifying are BUDGET MODIFY with id,
+// is_enabled and the amount (§9 [D]); a modify keeps the budget's origin
+// and the one-daily-one-monthly rule.
+TEST_F(PolicyStoreTest, ModifyBudgetAndItsAuditRecords) {
+  Ok(R"(actor: "alice@acme.com"
+      mutations { create_budget { budget { id: "b1" name: "daily" cloud_id: "prod"
+                                           period: BUDGET_PERIOD_DAILY
+                                           amount_credits: 100 enabled: true } } }
+      mutations { create_budget { budget { id: "b2" name: "monthly" cloud_id: "prod"
+                                           period: BUDGET_PERIOD_MONTHLY
+                                           amount_credits: 2000 enabled: true } } })");
+  AppliedTransaction off = Ok(R"(actor: "alice@acme.com"
+      mutations { set_budget_enabled { budget_id: "b1" enabled: false } })");
+  ASSERT_EQ(off.audit.size(), 1u);
+  EXPECT_EQ(off.audit[0].entity(), "BUDGET");
+  EXPECT_EQ(off.audit[0].action(), "MODIFY");
+  EXPECT_FALSE(off.audit[0].metadata().fields().at("is_enabled").bool_value());
+  EXPECT_EQ(off.audit[0].metadata().fields().at("budget_amount").number_value(),
+            100);
+  AppliedTransaction m = Ok(R"(actor: "alice@acme.com"
+      mutations { modify_budget { budget { id: "b1" name: "daily" cloud_id: "prod"
+                                           period: BUDGET_PERIOD_DAILY
+                                           amount_credits: 150 enabled: true
+                                           thresholds_percent: 80 } } })");
+  ASSERT_EQ(m.audit.size(), 1u);
+  EXPECT_EQ(m.audit[0].action(), "MODIFY");
+  EXPECT_EQ(m.audit[0].metadata().fields().at("budget_amount").number_value(),
+            150);
+  const v1::Budget b1 = store_->StateCopy().budgets(0);
+  EXPECT_EQ(b1.amount_credits(), 150);
+  EXPECT_EQ(b1.org_id(), "org_123");
+  EXPECT_FALSE(b1.creator_id().empty());
+  // Daily into monthly: prod already has a live monthly budget.
+  Refused(R"(actor: "alice@acme.com"
+      mutations { modify_budget { budget { id: "b1" cloud_id: "prod"
+                                           period: BUDGET_PERIOD_MONTHLY
+                                           amount_credits: 1 } } })",
+          absl::StatusCode::kAlreadyExists, Refusal::kDuplicateBudget);
+  Refused(R"(actor: "carol@acme.com"
+      mutations { modify_budget { budget { id: "b1" cloud_id: "prod"
+                                           period: BUDGET_PERIOD_DAILY } } })",
+          absl::StatusCode::kPermissionDenied, Refusal::kPermissionDenied);
 }
 
 TEST_F(PolicyStoreTest,
@@ -407,8 +505,8 @@ TEST_F(PolicyStoreTest, ServiceAccountsGetTheDocumentedEmail) {
   Ok(R"(actor: "alice@acme.com" mutations { create_service_account { principal_id: "sa_new" name: "deployer" } })");
   // The documented form, as the demo's ci@org-123.serviceaccount.com:
   // the org id without "org_" (identity_rules.h ServiceAccountEmail).
-  EXPECT_TRUE(CheckNow("deployer@org-123.serviceaccount.com",
-                       "org.images.use", "org_123")
+  EXPECT_TRUE(CheckNow("deployer@org-123.serviceaccount.com", "org.images.use",
+                       "org_123")
                   .allowed());
   Refused(
       R"(actor: "alice@acme.com" mutations { create_service_account { name: "deployer" } })",
@@ -422,20 +520,21 @@ TEST_F(PolicyStoreTest, ServiceAccountsGetTheDocumentedEmail) {
 // --------------------------------------------------------
 
 TEST_F(PolicyStoreTest, TheActorNeedsTheGuardingPermission) {
-  absl::Status s =
-      Refused(R"(actor: "carol@acme.com"
+  absl::Status s = RefusedWith(R"(actor: "carol@acme.com"
       mutations { set_cloud_member { cloud: "prod" principal: "grace@acme.com"
                                      role: "cloud_collaborator" } })",
-              absl::StatusCode::kPermissionDenied, Refusal::kPermissionDenied);
+                               absl::StatusCode::kPermissionDenied,
+                               Refusal::kPermissionDenied);
   EXPECT_THAT(std::string(s.message()),
               HasSubstr("may not cloud.members.manage on \"cld_prod\" "
                         "(INSUFFICIENT_ROLE)"));
 }
 
 TEST_F(PolicyStoreTest, AStalePreconditionIsAbortedNamingBothRevisions) {
-  absl::Status s = Refused(R"(actor: "alice@acme.com" expected_revision: 7
+  absl::Status s =
+      RefusedWith(R"(actor: "alice@acme.com" expected_revision: 7
       mutations { set_auto_add { cloud: "prod" enabled: false } })",
-                           absl::StatusCode::kAborted, Refusal::kStaleRevision);
+                  absl::StatusCode::kAborted, Refusal::kStaleRevision);
   EXPECT_THAT(std::string(s.message()), HasSubstr("revision 7"));
   EXPECT_THAT(std::string(s.message()), HasSubstr("at revision 1"));
   Ok(R"(actor: "alice@acme.com" expected_revision: 1
