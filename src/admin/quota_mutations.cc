@@ -32,21 +32,23 @@ google::protobuf::Timestamp Seconds(absl::Time t) {
 }  // namespace
 
 absl::Status TransactionApplier::QuotaMutation(const v1::Mutation& m) {
-  const bool quota = m.op_case() == v1::Mutation::kCreateQuota ||
-                     m.op_case() == v1::Mutation::kSetQuotaEnabled ||
-                     m.op_case() == v1::Mutation::kModifyQuota ||
-                     m.op_case() == v1::Mutation::kDeleteQuota;
-  if (absl::Status s = Authorize(quota ? kManageQuotas : kManageBudgets, org_);
-      !s.ok()) {
-    return s;
+  switch (m.op_case()) {
+    case v1::Mutation::kCreateBudget:
+    case v1::Mutation::kSetBudgetEnabled:
+    case v1::Mutation::kModifyBudget:
+    case v1::Mutation::kDeleteBudget:
+      return BudgetMutation(m);
+    default:
+      break;
   }
+  if (absl::Status s = Authorize(kManageQuotas, org_); !s.ok()) return s;
   const auto refuse = [&](absl::StatusCode code, Refusal refusal,
                           absl::string_view message) {
     return Refuse(code, refusal, absl::StrCat(field_, ": ", message));
   };
-  const auto not_found = [&](absl::string_view kind, absl::string_view id) {
+  const auto not_found = [&](absl::string_view id) {
     return refuse(absl::StatusCode::kNotFound, Refusal::kNotFound,
-                  absl::StrCat("no ", kind, " ", Quote(id)));
+                  absl::StrCat("no quota ", Quote(id)));
   };
   switch (m.op_case()) {
     case v1::Mutation::kCreateQuota: {
@@ -64,7 +66,7 @@ absl::Status TransactionApplier::QuotaMutation(const v1::Mutation& m) {
     case v1::Mutation::kSetQuotaEnabled: {
       const std::string& id = m.set_quota_enabled().quota_id();
       const v1::ResourceQuota* q = state_.Quota(id);
-      if (q == nullptr) return not_found("quota", id);
+      if (q == nullptr) return not_found(id);
       v1::ResourceQuota next = *q;
       next.set_enabled(m.set_quota_enabled().enabled());
       // MODIFY, as for a budget (§9 [D]: BUDGET MODIFY carries
@@ -78,7 +80,7 @@ absl::Status TransactionApplier::QuotaMutation(const v1::Mutation& m) {
                       "quota.id: name the quota to modify");
       }
       const v1::ResourceQuota* q = state_.Quota(given.id());
-      if (q == nullptr) return not_found("quota", given.id());
+      if (q == nullptr) return not_found(given.id());
       v1::ResourceQuota next = given;
       next.set_creator_id(q->creator_id());
       *next.mutable_created_at() = q->created_at();
@@ -92,11 +94,28 @@ absl::Status TransactionApplier::QuotaMutation(const v1::Mutation& m) {
     case v1::Mutation::kDeleteQuota: {
       const std::string& id = m.delete_quota().quota_id();
       const v1::ResourceQuota* q = state_.Quota(id);
-      if (q == nullptr || q->has_deleted_at()) return not_found("quota", id);
+      if (q == nullptr || q->has_deleted_at()) return not_found(id);
       v1::ResourceQuota next = *q;
       *next.mutable_deleted_at() = Seconds(now_);
       return PutQuota(std::move(next), audit_action::kDelete);
     }
+    default:
+      return absl::InternalError(
+          absl::StrCat(field_, ": not a quota or budget mutation"));
+  }
+}
+
+absl::Status TransactionApplier::BudgetMutation(const v1::Mutation& m) {
+  if (absl::Status s = Authorize(kManageBudgets, org_); !s.ok()) return s;
+  const auto refuse = [&](absl::StatusCode code, Refusal refusal,
+                          absl::string_view message) {
+    return Refuse(code, refusal, absl::StrCat(field_, ": ", message));
+  };
+  const auto not_found = [&](absl::string_view id) {
+    return refuse(absl::StatusCode::kNotFound, Refusal::kNotFound,
+                  absl::StrCat("no budget ", Quote(id)));
+  };
+  switch (m.op_case()) {
     case v1::Mutation::kCreateBudget: {
       v1::Budget b = m.create_budget().budget();
       if (b.id().empty()) b.set_id(NewId("bgt_"));
@@ -115,7 +134,7 @@ absl::Status TransactionApplier::QuotaMutation(const v1::Mutation& m) {
       // records enabling and disabling a budget.
       const std::string& id = m.set_budget_enabled().budget_id();
       const v1::Budget* b = state_.Budget(id);
-      if (b == nullptr) return not_found("budget", id);
+      if (b == nullptr) return not_found(id);
       v1::Budget next = *b;
       next.set_enabled(m.set_budget_enabled().enabled());
       return PutBudget(std::move(next), audit_action::kModify);
@@ -127,7 +146,7 @@ absl::Status TransactionApplier::QuotaMutation(const v1::Mutation& m) {
                       "budget.id: name the budget to modify");
       }
       const v1::Budget* b = state_.Budget(given.id());
-      if (b == nullptr) return not_found("budget", given.id());
+      if (b == nullptr) return not_found(given.id());
       v1::Budget next = given;
       next.set_org_id(b->org_id());
       next.set_creator_id(b->creator_id());
@@ -142,14 +161,14 @@ absl::Status TransactionApplier::QuotaMutation(const v1::Mutation& m) {
     case v1::Mutation::kDeleteBudget: {
       const std::string& id = m.delete_budget().budget_id();
       const v1::Budget* b = state_.Budget(id);
-      if (b == nullptr || b->has_deleted_at()) return not_found("budget", id);
+      if (b == nullptr || b->has_deleted_at()) return not_found(id);
       v1::Budget next = *b;
       *next.mutable_deleted_at() = Seconds(now_);
       return PutBudget(std::move(next), audit_action::kDelete);
     }
     default:
       return absl::InternalError(
-          absl::StrCat(field_, ": not a quota or budget mutation"));
+          absl::StrCat(field_, ": not a budget mutation"));
   }
 }
 

@@ -139,8 +139,10 @@ class TransactionApplier {
   absl::Status DeleteCustomRole(const v1::DeleteCustomRole& m);
   absl::Status SetIamMapping(const v1::SetIamMapping& m);
   // ---- Quotas and budgets (quota_mutations.cc) ----
-  // create, enable or disable, modify and delete, dispatched by op.
+  // create, enable or disable, modify and delete, dispatched by op
+  // (QuotaMutation takes both and hands budgets to BudgetMutation).
   absl::Status QuotaMutation(const v1::Mutation& m);
+  absl::Status BudgetMutation(const v1::Mutation& m);
   // Validates `quota` (or `budget`) as the new version of its object and
   // puts it, with an audit record of `action`.
   absl::Status PutQuota(v1::ResourceQuota quota, absl::string_view action);
