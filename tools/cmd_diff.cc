@@ -228,7 +228,7 @@ int RunDiff(const Command& command, const ParsedArgs& args, const Io& io) {
     }
   }
   std::fputs(out.c_str(), io.out);
-  // What the diff does not compare, said where a gate's log shows it. The
+  // What the diff does not list, said where a gate's log shows it. The
   // full diff counts such resources (by id and place); the gate does not,
   // so the command counts them by id.
   uint64_t added = diff->summary().resources_added();
@@ -242,8 +242,9 @@ int RunDiff(const Command& command, const ParsedArgs& args, const Io& io) {
   }
   if (added > 0 || removed > 0) {
     std::fprintf(io.err,
-                 "arbiter diff: note: %s only in %s and %s only in %s: access "
-                 "to them is not compared\n",
+                 "arbiter diff: note: %s only in %s and %s only in %s: any "
+                 "access to an organization, cloud or project of AFTER only "
+                 "is new access (witnessed, not listed as changes)\n",
                  Plural(added, "resource", "resources").c_str(),
                  b->loaded.name.c_str(),
                  Plural(removed, "resource", "resources").c_str(),

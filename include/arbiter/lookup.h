@@ -339,8 +339,15 @@ struct DiffOptions {
 // Compares the access two snapshots give (docs/lookups.md "Policy diff").
 // Principals are matched by id, resources by id and place (the same kind
 // and the same organization, cloud and project ids: one that moved counts
-// as removed and added, and access to a resource of one state only is not
-// compared; the summary counts them), permissions by name.
+// as removed and added; the summary counts them), permissions by name.
+// Access to an organization, cloud or project of `after` only is new
+// access (`before` gave none there): it sets `new_access`, with one witness
+// per such scope after the principals' witnesses (the first principal by
+// id allowed something there), and is not listed in `changes`. An added
+// workload, compute config or image decides as its project, cloud or
+// organization, except its creator's own-workload permissions on a new
+// workload, which are new access too. So the gate fails closed on a new
+// project.
 //
 // The changes: for every principal and every resource whose decisions
 // differ — its organization (org-level permissions), every cloud

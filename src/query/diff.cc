@@ -185,6 +185,8 @@ class Differ {
       }
     }
     if (!error_.ok()) return error_;
+    if (!done_) AddedScopes();
+    if (!error_.ok()) return error_;
 
     out_->set_new_access(new_access_);
     out_->set_principals_compared(compared_);
@@ -760,6 +762,139 @@ class Differ {
         return;
       }
     }
+  }
+
+  // Access to an organization, cloud or project of `after` only (added,
+  // or moved): `before` gave none on it, so whatever anyone may do there is
+  // new access, and the gate fails closed on a new project (its owners
+  // alone hold new permissions). Such access is not listed in `changes`
+  // (every principal with access to each new scope would be), but it makes
+  // `new_access` true, with witnesses: for each added scope in tree order,
+  // the first principal (by id) allowed something there, and that
+  // permission. A workload, compute config or image decides as its
+  // project, cloud or organization, except that an added workload's
+  // creator may hold own-workload permissions on it beyond its project's:
+  // those are new access too (witnessed in the same tree order).
+  void AddedScopes() {
+    const Snapshot& a = *a_.s;
+    const QueryIndex& ix = *a_.ix;
+    std::vector<uint32_t> added;
+    for (uint32_t n = 0; n < a.nodes.size(); ++n) {
+      const NodeKind kind = a.nodes[n].kind;
+      if (node_a2b_[n] == kNone &&
+          (kind == NodeKind::kOrg || kind == NodeKind::kCloud ||
+           kind == NodeKind::kProject || kind == NodeKind::kWorkload)) {
+        added.push_back(n);
+      }
+    }
+    if (added.empty()) return;
+    // Tree order, as the changes (Emit): organization, cloud, project,
+    // workload, each by id.
+    auto place = [&](uint32_t n) {
+      const Node& node = a.nodes[n];
+      auto key = [&](uint32_t m) {
+        return m == kNone ? 0 : ix.node_rank[m] + 1;
+      };
+      const bool in_project =
+          node.kind == NodeKind::kProject || node.kind == NodeKind::kWorkload;
+      return std::make_tuple(
+          ix.node_rank[node.path[kOrgLevel]],
+          node.kind == NodeKind::kOrg ? 0 : key(node.path[kCloudLevel]),
+          in_project ? key(node.path[kProjectLevel]) : 0,
+          node.kind == NodeKind::kWorkload ? key(n) : 0);
+    };
+    std::sort(added.begin(), added.end(),
+              [&](uint32_t x, uint32_t y) { return place(x) < place(y); });
+    const std::vector<uint32_t> order = ByRank(a_);
+    for (uint32_t n : added) {
+      if (new_access_ &&
+          static_cast<size_t>(out_->witnesses_size()) >= max_witnesses_) {
+        return;
+      }
+      const Node& node = a.nodes[n];
+      if (node.kind == NodeKind::kWorkload) {
+        AddedWorkload(n);
+        if (!error_.ok()) return;
+        continue;
+      }
+      const int level = node.kind == NodeKind::kOrg     ? kOrgLevel
+                        : node.kind == NodeKind::kCloud ? kCloudLevel
+                                                        : kProjectLevel;
+      for (uint32_t p : order) {
+        const PrincipalRec& rec = a.Principal(p);
+        if (rec.org != node.path[kOrgLevel] ||
+            DeniedEverything(rec, options_.channel)) {
+          continue;
+        }
+        std::fill(bits_a_.begin(), bits_a_.end(), 0);
+        PermissionBits(a, p, n, context_, a_.revision, level, bits_a_.data(),
+                       nullptr);
+        uint32_t k = kNone;
+        for (size_t w = 0; w < words_a_ && k == kNone; ++w) {
+          if (bits_a_[w] != 0) {
+            k = static_cast<uint32_t>(w * 64 + __builtin_ctzll(bits_a_[w]));
+          }
+        }
+        if (k == kNone) continue;
+        new_access_ = true;
+        if (max_witnesses_ == 0) return;
+        const Decision d = Evaluate(a, p, k, n, context_, a_.revision);
+        if (!d.allowed()) {
+          error_ = absl::InternalError(absl::StrCat(
+              "diff: ", a.principal_ids.Get(p), " holds ",
+              a.permission_names.Get(k), " on the new ", KindName(node.kind),
+              " ", a.node_ids.Get(n), " but Check denies it (",
+              ReasonName(d.reason), ")"));
+          return;
+        }
+        AddWitness(p, k, n, d);
+        break;
+      }
+    }
+  }
+
+  // An added workload: what its creator may do on it beyond what it may do
+  // on its project (own-workload permissions) is new access.
+  void AddedWorkload(uint32_t w) {
+    const Snapshot& a = *a_.s;
+    const uint32_t c = a.node_creator[w];
+    if (c >= a.principals.size() ||
+        DeniedEverything(a.Principal(c), options_.channel)) {
+      return;
+    }
+    std::fill(bits_a_.begin(), bits_a_.end(), 0);
+    std::fill(map_a_.begin(), map_a_.end(), 0);
+    PermissionBits(a, c, w, context_, a_.revision, kProjectLevel,
+                   bits_a_.data(), nullptr);
+    PermissionBits(a, c, a.nodes[w].path[kProjectLevel], context_, a_.revision,
+                   kProjectLevel, map_a_.data(), nullptr);
+    uint32_t k = kNone;
+    for (size_t i = 0; i < words_a_ && k == kNone; ++i) {
+      const uint64_t own = bits_a_[i] & ~map_a_[i];
+      if (own != 0) k = static_cast<uint32_t>(i * 64 + __builtin_ctzll(own));
+    }
+    if (k == kNone) return;
+    new_access_ = true;
+    if (max_witnesses_ == 0) return;
+    const Decision d = Evaluate(a, c, k, w, context_, a_.revision);
+    if (!d.allowed()) {
+      error_ = absl::InternalError(absl::StrCat(
+          "diff: ", a.principal_ids.Get(c), " holds ",
+          a.permission_names.Get(k), " on the new workload ", a.node_ids.Get(w),
+          " but Check denies it (", ReasonName(d.reason), ")"));
+      return;
+    }
+    AddWitness(c, k, w, d);
+  }
+
+  void AddWitness(uint32_t p, uint32_t k, uint32_t n, const Decision& d) {
+    const Snapshot& a = *a_.s;
+    v1::AccessWitness* wit = out_->add_witnesses();
+    wit->set_principal_id(std::string(a.principal_ids.Get(p)));
+    wit->set_permission(std::string(a.permission_names.Get(k)));
+    wit->set_resource_id(std::string(a.node_ids.Get(n)));
+    wit->set_reason(std::string(ReasonName(d.reason)));
+    wit->set_grant_id(std::string(d.grant_id));
   }
 
   const DiffOptions& options_;

@@ -564,7 +564,66 @@ void ComparePair(const v1::PolicySet& sb, const Engine& eb,
   if (sum.principals_added() != only_a || sum.principals_removed() != only_b) {
     run->Fail("summary: principals added or removed");
   }
-  if (diff->new_access() != (gained > 0)) run->Fail("new_access");
+  // Organizations, clouds and projects of `after` only: any access there
+  // is new (`before` gave none), one witness per scope, in tree order: the
+  // first principal by id allowed something of the scope's level there.
+  struct AddedWitness {
+    std::string principal, resource;
+    int level;
+  };
+  std::vector<const ResourceInfo*> added_scopes;
+  for (const auto& [id, r] : resources) {
+    if (r.after == nullptr || (r.before && SamePlace(*r.before, *r.after))) {
+      continue;
+    }
+    const ResourceKind kind = r.after->kind;
+    if (kind == ResourceKind::kOrg || kind == ResourceKind::kCloud ||
+        kind == ResourceKind::kProject || kind == ResourceKind::kWorkload) {
+      added_scopes.push_back(r.after);
+    }
+  }
+  auto tree_place = [](const ResourceInfo* r) {
+    const bool in_project =
+        r->kind == ResourceKind::kProject || r->kind == ResourceKind::kWorkload;
+    return std::make_tuple(r->org,
+                           r->kind == ResourceKind::kOrg ? "" : r->cloud,
+                           in_project ? r->project : "",
+                           r->kind == ResourceKind::kWorkload ? r->id : "");
+  };
+  std::sort(added_scopes.begin(), added_scopes.end(),
+            [&](const ResourceInfo* x, const ResourceInfo* y) {
+              return tree_place(x) < tree_place(y);
+            });
+  std::vector<AddedWitness> added_witnesses;
+  for (const ResourceInfo* r : added_scopes) {
+    const int level = Depth(r->kind);
+    if (r->kind == ResourceKind::kWorkload) {
+      // Only its creator's own-workload permissions are its own.
+      for (const auto& [k, l] : levels) {
+        if (!r->creator.empty() && l == 2 && check(ea, r->creator, k, r->id) &&
+            !check(ea, r->creator, k, r->project)) {
+          added_witnesses.push_back({r->creator, r->id, 2});
+          break;
+        }
+      }
+      continue;
+    }
+    for (const std::string& p : principals) {
+      bool any = false;
+      for (const auto& [k, l] : levels) {
+        if (l == level && check(ea, p, k, r->id)) {
+          any = true;
+          break;
+        }
+      }
+      if (any) {
+        added_witnesses.push_back({p, r->id, level});
+        break;
+      }
+    }
+  }
+  const bool new_access = gained > 0 || !added_witnesses.empty();
+  if (diff->new_access() != new_access) run->Fail("new_access");
   run->stats->changes += diff->changes_size();
   run->stats->gained += gained;
   run->stats->lost += lost;
@@ -573,7 +632,8 @@ void ComparePair(const v1::PolicySet& sb, const Engine& eb,
   // Witnesses: the first new access in the documented order, as Check
   // decides it.
   auto check_witnesses = [&](const v1::PolicyDiff& d, const char* mode) {
-    const size_t n = std::min(gained_order.size(), options.max_witnesses);
+    const size_t n = std::min(gained_order.size() + added_witnesses.size(),
+                              options.max_witnesses);
     if (static_cast<size_t>(d.witnesses_size()) != n) {
       run->Fail(
           absl::StrCat(mode, ": ", d.witnesses_size(), " witnesses, want ", n));
@@ -581,10 +641,29 @@ void ComparePair(const v1::PolicySet& sb, const Engine& eb,
     }
     for (size_t i = 0; i < n; ++i) {
       const v1::AccessWitness& w = d.witnesses(static_cast<int>(i));
-      if (std::make_tuple(w.principal_id(), w.permission(), w.resource_id()) !=
-          gained_order[i]) {
-        run->Fail(
-            absl::StrCat(mode, ": witness ", i, " ", w.ShortDebugString()));
+      const bool ok =
+          i < gained_order.size()
+              ? std::make_tuple(w.principal_id(), w.permission(),
+                                w.resource_id()) == gained_order[i]
+              : w.principal_id() ==
+                        added_witnesses[i - gained_order.size()].principal &&
+                    w.resource_id() ==
+                        added_witnesses[i - gained_order.size()].resource &&
+                    levels[w.permission()] ==
+                        added_witnesses[i - gained_order.size()].level;
+      if (!ok) {
+        std::string want_text;
+        if (i < gained_order.size()) {
+          want_text = absl::StrCat(std::get<0>(gained_order[i]), " ",
+                                   std::get<1>(gained_order[i]), " on ",
+                                   std::get<2>(gained_order[i]));
+        } else {
+          const AddedWitness& x = added_witnesses[i - gained_order.size()];
+          want_text = absl::StrCat(x.principal, " on the new ", x.resource,
+                                   " (level ", x.level, ")");
+        }
+        run->Fail(absl::StrCat(mode, ": witness ", i, " ",
+                               w.ShortDebugString(), ", want ", want_text));
         return;
       }
       AccessRequest q;
@@ -610,7 +689,7 @@ void ComparePair(const v1::PolicySet& sb, const Engine& eb,
     run->Fail(absl::StrCat("no-new-access: ", g.status().ToString()));
     return;
   }
-  if (g->new_access() != (gained > 0) || g->changes_size() != 0) {
+  if (g->new_access() != new_access || g->changes_size() != 0) {
     run->Fail(absl::StrCat("no-new-access: new_access ", g->new_access(),
                            " changes ", g->changes_size()));
   }

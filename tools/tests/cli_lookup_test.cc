@@ -897,44 +897,60 @@ TEST_F(CliLookupTest, DiffGateExitCodes) {
   EXPECT_EQ(r.err, "");
 }
 
-TEST_F(CliLookupTest, DiffSaysWhatItDoesNotCompare) {
-  // AFTER adds a project with a grant on it, and a principal with a cloud
-  // grant: the principal's access is new; access to the new project is not
-  // compared, and the command says so on stderr.
+TEST_F(CliLookupTest, AccessToANewProjectIsNewAccess) {
+  // AFTER adds a private project with a grant on it: its owners and the
+  // grant's holder may do there what nobody could before, so the gate
+  // fails closed, with a witness on the new project, and says on stderr
+  // that such access is witnessed but not listed.
+  const std::string before =
+      cli_testing::ReadFileOrDie(absl::StrCat(*dir_, "/diff_before.textproto"));
+  const std::string project =
+      "projects { id: \"prj_new\" cloud_id: \"cld_main\" name: \"new\" "
+      "visibility: VISIBILITY_PRIVATE }\n"
+      "grants { id: \"g_cat_new\" principal_id: \"usr_cat\" role: "
+      "\"project_owner\" project_id: \"prj_new\" }\n";
+  WriteFileOrDie(absl::StrCat(*dir_, "/added.textproto"), before + project);
+  const std::string note =
+      "arbiter diff: note: 1 resource only in added.textproto and 0 "
+      "resources only in diff_before.textproto: any access to an "
+      "organization, cloud or project of AFTER only is new access "
+      "(witnessed, not listed as changes)\n";
+  CliResult r = Run({"diff", "diff_before.textproto", "added.textproto",
+                     "--no-new-access", "--json", kAt});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.err, note);
+  rapidjson::Document d = ParseJson(r.out);
+  EXPECT_TRUE(d["new_access"].GetBool());
+  ASSERT_EQ(d["witnesses"].Size(), 1u);
+  EXPECT_STREQ(d["witnesses"][0]["resource_id"].GetString(), "prj_new");
+
+  // With a new principal holding a cloud grant as well: its access comes
+  // first among the witnesses (principals' changes, then new scopes).
   WriteFileOrDie(
       absl::StrCat(*dir_, "/added.textproto"),
-      cli_testing::ReadFileOrDie(
-          absl::StrCat(*dir_, "/diff_before.textproto")) +
-          "projects { id: \"prj_new\" cloud_id: \"cld_main\" name: \"new\" "
-          "visibility: VISIBILITY_PRIVATE }\n"
-          "grants { id: \"g_cat_new\" principal_id: \"usr_cat\" role: "
-          "\"project_owner\" project_id: \"prj_new\" }\n"
+      before + project +
           "principals { id: \"usr_dan\" org_id: \"org_1\" kind: "
           "PRINCIPAL_KIND_USER email: \"dan@example.com\" }\n"
           "grants { id: \"g_dan_main\" principal_id: \"usr_dan\" role: "
           "\"cloud_readonly\" cloud_id: \"cld_main\" }\n");
-  CliResult r = Run({"diff", "diff_before.textproto", "added.textproto",
-                     "--no-new-access", "--json", kAt});
+  r = Run({"diff", "diff_before.textproto", "added.textproto",
+           "--no-new-access", "--json", "--max-witnesses", "100", kAt});
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_EQ(r.err,
-            "arbiter diff: note: 1 resource only in added.textproto and 0 "
-            "resources only in diff_before.textproto: access to them is not "
-            "compared\n");
-  const rapidjson::Document d = ParseJson(r.out);
-  EXPECT_TRUE(d["new_access"].GetBool());
-  ASSERT_GE(d["witnesses"].Size(), 1u);
-  for (const auto& w : d["witnesses"].GetArray()) {
-    EXPECT_STREQ(w["principal_id"].GetString(), "usr_dan");
-  }
-  // The full diff: the same note, and the summary counts them.
+  d = ParseJson(r.out);
+  ASSERT_GE(d["witnesses"].Size(), 2u);
+  EXPECT_STREQ(d["witnesses"][0]["principal_id"].GetString(), "usr_dan");
+  const auto& last = d["witnesses"][d["witnesses"].Size() - 1];
+  EXPECT_STREQ(last["resource_id"].GetString(), "prj_new");
+  // The full diff: the same note; the summary counts the new project and
+  // the new principal; the changes list usr_dan's (on the organization,
+  // the cloud and the public default project), nothing on prj_new.
   r = Run({"diff", "diff_before.textproto", "added.textproto", "--json", kAt});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.err, HasSubstr("note: 1 resource only in added.textproto"));
+  EXPECT_EQ(r.err, note);
   const rapidjson::Document full = ParseJson(r.out);
+  EXPECT_TRUE(full["new_access"].GetBool());
   EXPECT_STREQ(full["summary"]["principals_added"].GetString(), "1");
   EXPECT_STREQ(full["summary"]["resources_added"].GetString(), "1");
-  // usr_dan on the organization, the cloud and the public default project;
-  // nothing on prj_new.
   ASSERT_EQ(full["changes"].Size(), 3u);
   for (const auto& c : full["changes"].GetArray()) {
     EXPECT_STREQ(c["principal_id"].GetString(), "usr_dan");
