@@ -43,6 +43,15 @@ absl::Status Violates(absl::StatusCode code, Refusal refusal,
   return Refuse(code, refusal, absl::StrCat(field, ": ", message));
 }
 
+// A key's kind when the mutation leaves it unspecified: the holder's.
+v1::ApiKeyKind DefaultKeyKind(const v1::Principal& holder,
+                              v1::ApiKeyKind kind) {
+  if (kind != v1::API_KEY_KIND_UNSPECIFIED) return kind;
+  return holder.kind() == v1::PRINCIPAL_KIND_SERVICE_ACCOUNT
+             ? v1::API_KEY_KIND_SERVICE_ACCOUNT
+             : v1::API_KEY_KIND_USER;
+}
+
 bool IsDeleted(const v1::Principal& p) {
   return p.state() == v1::PRINCIPAL_STATE_DELETED;
 }
@@ -666,244 +675,251 @@ absl::Status TransactionApplier::DeleteServiceAccount(
 // ---------------------------------------------------
 
 absl::Status TransactionApplier::IdentityMutation(const v1::Mutation& m) {
-  const IdentityOptions rules = IdentityRules();
-  IndexedStateView view(state_);
-
-  // The principal a key mutation names: an id, an email, a service
-  // account's name, or (empty) the actor.
-  auto find_holder =
-      [&](const std::string& name) -> absl::StatusOr<const v1::Principal*> {
-    if (name.empty()) return state_.Principal(actor_);
-    absl::StatusOr<const v1::Principal*> p = FindPrincipal(name, "principal");
-    if (p.ok() || name.find('@') != std::string::npos) return p;
-    if (const v1::Principal* sa =
-            view.FindPrincipalByEmail(org_, ServiceAccountEmail(org_, name))) {
-      if (sa->kind() == v1::PRINCIPAL_KIND_SERVICE_ACCOUNT) return sa;
-    }
-    return p;
-  };
-  // Who may manage whose keys (access-model §5.1): service accounts' keys
-  // are the org owners' (org.service_accounts.manage); a user's keys are
-  // made and rotated by that user only (a key acts as its principal), and
-  // revoked by that user or by whoever may remove users.
-  auto authorize_keys = [&](const v1::Principal& holder,
-                            bool revoke_only) -> absl::Status {
-    if (holder.kind() == v1::PRINCIPAL_KIND_SERVICE_ACCOUNT) {
-      return Authorize("org.service_accounts.manage", org_);
-    }
-    if (holder.id() == actor_) {
-      return Authorize("org.api_keys.manage_own", org_);
-    }
-    if (revoke_only) return Authorize("org.users.remove", org_);
-    return Violates(absl::StatusCode::kPermissionDenied,
-                    Refusal::kPermissionDenied, field_,
-                    absl::StrCat(Quote(actor_), " may not make keys for ",
-                                 Quote(holder.id()),
-                                 ": a user's key is made by that user"));
-  };
-  auto default_kind = [](const v1::Principal& holder, v1::ApiKeyKind kind) {
-    if (kind != v1::API_KEY_KIND_UNSPECIFIED) return kind;
-    return holder.kind() == v1::PRINCIPAL_KIND_SERVICE_ACCOUNT
-               ? v1::API_KEY_KIND_SERVICE_ACCOUNT
-               : v1::API_KEY_KIND_USER;
-  };
-  auto issue = [&](const NewKeyOutcome& out, v1::ApiKeyKind kind) {
-    const auto* record = static_cast<const v1::ApiKey*>(
-        state_.Find(ObjKind::kApiKey, out.key_id));
-    IssuedKey key;
-    key.mutation = index_;
-    key.principal_id = out.principal_id;
-    key.key_id = out.key_id;
-    key.kind = kind;
-    if (record != nullptr) key.expires_at = KeyExpiry(*record, rules);
-    return key;
-  };
-
   switch (m.op_case()) {
-    case v1::Mutation::kDeleteInvitation: {
-      if (absl::Status s = Authorize("org.invitations.manage", org_); !s.ok()) {
-        return s;
-      }
-      const std::string& name = m.delete_invitation().invitation();
-      if (name.empty()) return Invalid(field_, "missing invitation");
-      const v1::Invitation* inv = view.FindInvitation(name);
-      if (inv == nullptr && name.find('@') != std::string::npos) {
-        inv = PendingInvitationOf(state_, org_, name, now_);
-      }
-      if (inv == nullptr || inv->org_id() != org_) {
-        return Violates(absl::StatusCode::kNotFound, Refusal::kNotFound,
-                        absl::StrCat(field_, ".invitation"),
-                        absl::StrCat("no invitation ", Quote(name),
-                                     " in organization ", Quote(org_)));
-      }
-      const std::string id = inv->id();
-      const std::string email = inv->email();
-      absl::StatusOr<v1::IdentityPlan> plan = PlanDeleteInvitation(view, id);
-      if (!plan.ok()) return FromRule(plan.status());
-      // Its invitee goes with it.
-      for (const v1::Principal* p : state_.PrincipalsByEmail(org_, email)) {
-        if (p->state() != v1::PRINCIPAL_STATE_INVITED) continue;
-        v1::PrincipalStateChange* c = plan->add_principal_states();
-        c->set_principal_id(p->id());
-        c->set_state(v1::PRINCIPAL_STATE_DELETED);
-      }
-      if (absl::Status s = ApplyPlan(*plan); !s.ok()) return s;
-      Audit(audit_action::kDelete, audit_entity::kInvitation, id,
-            {{"id", id}, {"invitee_email", email}});
-      return absl::OkStatus();
-    }
-
-    case v1::Mutation::kExpireInvitations: {
-      if (absl::Status s = Authorize("org.invitations.manage", org_); !s.ok()) {
-        return s;
-      }
-      const v1::IdentityPlan plan =
-          PlanInvitationHousekeeping(view, org_, now_);
-      if (absl::Status s = ApplyPlan(plan); !s.ok()) return s;
-      for (const v1::InvitationStateChange& c : plan.invitation_states()) {
-        Audit("EXPIRE", audit_entity::kInvitation, c.invitation_id(),
-              {{"id", c.invitation_id()}});
-      }
-      if (plan.remove_invitation_ids_size() > 0) {
-        Audit("PURGE", audit_entity::kInvitation, org_,
-              {{"records", absl::StrCat(plan.remove_invitation_ids_size())}});
-      }
-      return absl::OkStatus();
-    }
-
+    case v1::Mutation::kDeleteInvitation:
+      return DeleteInvitation(m.delete_invitation());
+    case v1::Mutation::kExpireInvitations:
+      return ExpireInvitations();
     case v1::Mutation::kCreateApiKey:
-    case v1::Mutation::kRotateApiKeys: {
-      const bool rotate = m.has_rotate_api_keys();
-      const std::string& who = rotate ? m.rotate_api_keys().principal()
-                                      : m.create_api_key().principal();
-      absl::StatusOr<const v1::Principal*> holder = find_holder(who);
-      if (!holder.ok()) return holder.status();
-      if (*holder == nullptr) return Invalid(field_, "no principal");
-      const v1::Principal h = **holder;
-      if (absl::Status s = authorize_keys(h, false); !s.ok()) return s;
-      KeySpec spec;
-      spec.principal_id = h.id();
-      spec.kind = default_kind(
-          h, rotate ? m.rotate_api_keys().kind() : m.create_api_key().kind());
-      spec.name =
-          rotate ? m.rotate_api_keys().name() : m.create_api_key().name();
-      const google::protobuf::Timestamp& expires =
-          rotate ? m.rotate_api_keys().expires_at()
-                 : m.create_api_key().expires_at();
-      const bool has_expiry = rotate ? m.rotate_api_keys().has_expires_at()
-                                     : m.create_api_key().has_expires_at();
-      if (has_expiry) spec.expires_at = TimeOf(expires);
-      if (rotate && spec.name.empty() && spec.kind == v1::API_KEY_KIND_USER) {
-        // The new key takes the name of the newest live personal key.
-        absl::Time newest = absl::InfinitePast();
-        for (const v1::ApiKey* k : view.ApiKeysOf(h.id())) {
-          if (k->kind() == v1::API_KEY_KIND_USER && KeyLive(*k, now_, rules) &&
-              TimeOf(k->created_at()) >= newest) {
-            newest = TimeOf(k->created_at());
-            spec.name = k->name();
-          }
-        }
-      }
-      absl::StatusOr<NewKeyOutcome> out =
-          rotate ? PlanRotateApiKeys(view, spec, now_, rules)
-                 : PlanCreateApiKey(view, spec, now_, rules);
-      if (!out.ok()) return FromRule(out.status());
-      if (absl::Status s = ApplyPlan(out->plan); !s.ok()) return s;
-      IssuedKey key = issue(*out, spec.kind);
-      const std::string expiry = TimeText(key.expires_at);
-      const std::string revoked =
-          absl::StrCat(out->plan.revoke_api_keys_size());
-      Audit(rotate ? audit_action::kRotate : audit_action::kCreate,
-            audit_entity::kApiKey, out->key_id,
-            {{"key_id", out->key_id},
-             {"principal_id", h.id()},
-             {"kind", KeyKindName(spec.kind)},
-             {"name", spec.name},
-             {"expires_at", expiry},
-             {"revoked_keys", revoked}});
-      for (const v1::KeyRevocation& r : out->plan.revoke_api_keys()) {
-        Audit(audit_action::kRevoke, audit_entity::kApiKey, r.key_id(),
-              {{"key_id", r.key_id()},
-               {"principal_id", h.id()},
-               {"rotated_to", out->key_id}});
-      }
-      key.credential =
-          std::make_shared<const Credential>(std::move(out->credential));
-      identity_.keys.push_back(std::move(key));
-      return absl::OkStatus();
-    }
-
-    case v1::Mutation::kRevokeApiKey: {
-      const std::string& id = m.revoke_api_key().key_id();
-      const v1::ApiKey* k = view.FindApiKey(id);
-      const v1::Principal* holder =
-          k == nullptr ? nullptr : state_.Principal(k->principal_id());
-      // Another organization's key is as unknown as a missing one.
-      if (k == nullptr || holder == nullptr || holder->org_id() != org_) {
-        return Violates(absl::StatusCode::kNotFound, Refusal::kNotFound,
-                        absl::StrCat(field_, ".key_id"),
-                        absl::StrCat("no key ", Quote(id), " in organization ",
-                                     Quote(org_)));
-      }
-      const v1::Principal h = *holder;
-      if (absl::Status s = authorize_keys(h, true); !s.ok()) return s;
-      absl::StatusOr<v1::IdentityPlan> plan = PlanRevokeApiKey(view, id, now_);
-      if (!plan.ok()) return FromRule(plan.status());
-      if (absl::Status s = ApplyPlan(*plan); !s.ok()) return s;
-      Audit(audit_action::kRevoke, audit_entity::kApiKey, id,
-            {{"key_id", id}, {"principal_id", h.id()}});
-      return absl::OkStatus();
-    }
-
-    case v1::Mutation::kRevokeApiKeys: {
-      absl::StatusOr<const v1::Principal*> holder =
-          find_holder(m.revoke_api_keys().principal());
-      if (!holder.ok()) return holder.status();
-      if (*holder == nullptr) return Invalid(field_, "no principal");
-      const v1::Principal h = **holder;
-      if (absl::Status s = authorize_keys(h, true); !s.ok()) return s;
-      const v1::IdentityPlan plan = PlanRevokeApiKeys(view, h.id(), now_);
-      if (absl::Status s = ApplyPlan(plan); !s.ok()) return s;
-      for (const v1::KeyRevocation& r : plan.revoke_api_keys()) {
-        Audit(audit_action::kRevoke, audit_entity::kApiKey, r.key_id(),
-              {{"key_id", r.key_id()}, {"principal_id", h.id()}});
-      }
-      return absl::OkStatus();
-    }
-
-    case v1::Mutation::kSetIdentitySettings: {
-      if (absl::Status s = Authorize("org.sso.configure", org_); !s.ok()) {
-        return s;
-      }
-      v1::IdentitySettings settings = m.set_identity_settings().settings();
-      if (settings.org_id().empty()) settings.set_org_id(org_);
-      if (settings.org_id() != org_) {
-        return Invalid(absl::StrCat(field_, ".settings.org_id"),
-                       absl::StrCat(Quote(settings.org_id()),
-                                    " is not the transaction's organization ",
-                                    Quote(org_)));
-      }
-      absl::StatusOr<v1::IdentityPlan> plan =
-          PlanSetIdentitySettings(view, settings);
-      if (!plan.ok()) return FromRule(plan.status());
-      if (absl::Status s = ApplyPlan(*plan); !s.ok()) return s;
-      const v1::IdentitySettings& set = plan->set_identity_settings(0);
-      std::vector<std::string> verified, claimed;
-      for (const v1::SsoDomain& d : set.domains()) {
-        (d.verified() ? verified : claimed).push_back(d.domain());
-      }
-      Audit(audit_action::kSet, "IDENTITY_SETTINGS", org_,
-            {{"sso_mode", SsoModeName(set.sso_mode())},
-             {"verified_domains", absl::StrJoin(verified, ",")},
-             {"claimed_domains", absl::StrJoin(claimed, ",")},
-             {"scim_enabled", set.scim_enabled() ? "true" : "false"}});
-      return absl::OkStatus();
-    }
-
+    case v1::Mutation::kRotateApiKeys:
+      return IssueApiKey(m);
+    case v1::Mutation::kRevokeApiKey:
+      return RevokeApiKey(m.revoke_api_key());
+    case v1::Mutation::kRevokeApiKeys:
+      return RevokeApiKeys(m.revoke_api_keys());
+    case v1::Mutation::kSetIdentitySettings:
+      return SetIdentitySettings(m.set_identity_settings());
     default:
       break;
   }
   return Invalid(field_, "not an identity mutation");
+}
+
+// The principal a key mutation names: an id, an email, a service account's
+// name, or (empty) the actor.
+absl::StatusOr<const v1::Principal*> TransactionApplier::FindKeyHolder(
+    const std::string& name) const {
+  if (name.empty()) return state_.Principal(actor_);
+  absl::StatusOr<const v1::Principal*> p = FindPrincipal(name, "principal");
+  if (p.ok() || name.find('@') != std::string::npos) return p;
+  IndexedStateView view(state_);
+  if (const v1::Principal* sa =
+          view.FindPrincipalByEmail(org_, ServiceAccountEmail(org_, name))) {
+    if (sa->kind() == v1::PRINCIPAL_KIND_SERVICE_ACCOUNT) return sa;
+  }
+  return p;
+}
+
+// Who may manage whose keys (access-model §5.1): service accounts' keys are
+// the org owners' (org.service_accounts.manage); a user's keys are made and
+// rotated by that user only (a key acts as its principal), and revoked by
+// that user or by whoever may remove users.
+absl::Status TransactionApplier::AuthorizeKeys(const v1::Principal& holder,
+                                               bool revoke_only) {
+  if (holder.kind() == v1::PRINCIPAL_KIND_SERVICE_ACCOUNT) {
+    return Authorize("org.service_accounts.manage", org_);
+  }
+  if (holder.id() == actor_) {
+    return Authorize("org.api_keys.manage_own", org_);
+  }
+  if (revoke_only) return Authorize("org.users.remove", org_);
+  return Violates(
+      absl::StatusCode::kPermissionDenied, Refusal::kPermissionDenied, field_,
+      absl::StrCat(Quote(actor_), " may not make keys for ", Quote(holder.id()),
+                   ": a user's key is made by that user"));
+}
+
+absl::Status TransactionApplier::DeleteInvitation(
+    const v1::DeleteInvitation& m) {
+  IndexedStateView view(state_);
+  if (absl::Status s = Authorize("org.invitations.manage", org_); !s.ok()) {
+    return s;
+  }
+  const std::string& name = m.invitation();
+  if (name.empty()) return Invalid(field_, "missing invitation");
+  const v1::Invitation* inv = view.FindInvitation(name);
+  if (inv == nullptr && name.find('@') != std::string::npos) {
+    inv = PendingInvitationOf(state_, org_, name, now_);
+  }
+  if (inv == nullptr || inv->org_id() != org_) {
+    return Violates(absl::StatusCode::kNotFound, Refusal::kNotFound,
+                    absl::StrCat(field_, ".invitation"),
+                    absl::StrCat("no invitation ", Quote(name),
+                                 " in organization ", Quote(org_)));
+  }
+  const std::string id = inv->id();
+  const std::string email = inv->email();
+  absl::StatusOr<v1::IdentityPlan> plan = PlanDeleteInvitation(view, id);
+  if (!plan.ok()) return FromRule(plan.status());
+  // Its invitee goes with it.
+  for (const v1::Principal* p : state_.PrincipalsByEmail(org_, email)) {
+    if (p->state() != v1::PRINCIPAL_STATE_INVITED) continue;
+    v1::PrincipalStateChange* c = plan->add_principal_states();
+    c->set_principal_id(p->id());
+    c->set_state(v1::PRINCIPAL_STATE_DELETED);
+  }
+  if (absl::Status s = ApplyPlan(*plan); !s.ok()) return s;
+  Audit(audit_action::kDelete, audit_entity::kInvitation, id,
+        {{"id", id}, {"invitee_email", email}});
+  return absl::OkStatus();
+}
+
+absl::Status TransactionApplier::ExpireInvitations() {
+  IndexedStateView view(state_);
+  if (absl::Status s = Authorize("org.invitations.manage", org_); !s.ok()) {
+    return s;
+  }
+  const v1::IdentityPlan plan = PlanInvitationHousekeeping(view, org_, now_);
+  if (absl::Status s = ApplyPlan(plan); !s.ok()) return s;
+  for (const v1::InvitationStateChange& c : plan.invitation_states()) {
+    Audit("EXPIRE", audit_entity::kInvitation, c.invitation_id(),
+          {{"id", c.invitation_id()}});
+  }
+  if (plan.remove_invitation_ids_size() > 0) {
+    Audit("PURGE", audit_entity::kInvitation, org_,
+          {{"records", absl::StrCat(plan.remove_invitation_ids_size())}});
+  }
+  return absl::OkStatus();
+}
+
+// create_api_key and rotate_api_keys: one new key (rotate: the others of
+// the holder revoked), its credential handed out once in the outcome.
+absl::Status TransactionApplier::IssueApiKey(const v1::Mutation& m) {
+  const IdentityOptions rules = IdentityRules();
+  IndexedStateView view(state_);
+  const bool rotate = m.has_rotate_api_keys();
+  const std::string& who =
+      rotate ? m.rotate_api_keys().principal() : m.create_api_key().principal();
+  absl::StatusOr<const v1::Principal*> holder = FindKeyHolder(who);
+  if (!holder.ok()) return holder.status();
+  if (*holder == nullptr) return Invalid(field_, "no principal");
+  const v1::Principal h = **holder;
+  if (absl::Status s = AuthorizeKeys(h, false); !s.ok()) return s;
+  KeySpec spec;
+  spec.principal_id = h.id();
+  spec.kind = DefaultKeyKind(
+      h, rotate ? m.rotate_api_keys().kind() : m.create_api_key().kind());
+  spec.name = rotate ? m.rotate_api_keys().name() : m.create_api_key().name();
+  const google::protobuf::Timestamp& expires =
+      rotate ? m.rotate_api_keys().expires_at()
+             : m.create_api_key().expires_at();
+  const bool has_expiry = rotate ? m.rotate_api_keys().has_expires_at()
+                                 : m.create_api_key().has_expires_at();
+  if (has_expiry) spec.expires_at = TimeOf(expires);
+  if (rotate && spec.name.empty() && spec.kind == v1::API_KEY_KIND_USER) {
+    // The new key takes the name of the newest live personal key.
+    absl::Time newest = absl::InfinitePast();
+    for (const v1::ApiKey* k : view.ApiKeysOf(h.id())) {
+      if (k->kind() == v1::API_KEY_KIND_USER && KeyLive(*k, now_, rules) &&
+          TimeOf(k->created_at()) >= newest) {
+        newest = TimeOf(k->created_at());
+        spec.name = k->name();
+      }
+    }
+  }
+  absl::StatusOr<NewKeyOutcome> out =
+      rotate ? PlanRotateApiKeys(view, spec, now_, rules)
+             : PlanCreateApiKey(view, spec, now_, rules);
+  if (!out.ok()) return FromRule(out.status());
+  if (absl::Status s = ApplyPlan(out->plan); !s.ok()) return s;
+  const auto* record = static_cast<const v1::ApiKey*>(
+      state_.Find(ObjKind::kApiKey, out->key_id));
+  IssuedKey key;
+  key.mutation = index_;
+  key.principal_id = out->principal_id;
+  key.key_id = out->key_id;
+  key.kind = spec.kind;
+  if (record != nullptr) key.expires_at = KeyExpiry(*record, rules);
+  const std::string expiry = TimeText(key.expires_at);
+  const std::string revoked = absl::StrCat(out->plan.revoke_api_keys_size());
+  Audit(rotate ? audit_action::kRotate : audit_action::kCreate,
+        audit_entity::kApiKey, out->key_id,
+        {{"key_id", out->key_id},
+         {"principal_id", h.id()},
+         {"kind", KeyKindName(spec.kind)},
+         {"name", spec.name},
+         {"expires_at", expiry},
+         {"revoked_keys", revoked}});
+  for (const v1::KeyRevocation& r : out->plan.revoke_api_keys()) {
+    Audit(audit_action::kRevoke, audit_entity::kApiKey, r.key_id(),
+          {{"key_id", r.key_id()},
+           {"principal_id", h.id()},
+           {"rotated_to", out->key_id}});
+  }
+  key.credential =
+      std::make_shared<const Credential>(std::move(out->credential));
+  identity_.keys.push_back(std::move(key));
+  return absl::OkStatus();
+}
+
+absl::Status TransactionApplier::RevokeApiKey(const v1::RevokeApiKey& m) {
+  IndexedStateView view(state_);
+  const std::string& id = m.key_id();
+  const v1::ApiKey* k = view.FindApiKey(id);
+  const v1::Principal* holder =
+      k == nullptr ? nullptr : state_.Principal(k->principal_id());
+  // Another organization's key is as unknown as a missing one.
+  if (k == nullptr || holder == nullptr || holder->org_id() != org_) {
+    return Violates(
+        absl::StatusCode::kNotFound, Refusal::kNotFound,
+        absl::StrCat(field_, ".key_id"),
+        absl::StrCat("no key ", Quote(id), " in organization ", Quote(org_)));
+  }
+  const v1::Principal h = *holder;
+  if (absl::Status s = AuthorizeKeys(h, true); !s.ok()) return s;
+  absl::StatusOr<v1::IdentityPlan> plan = PlanRevokeApiKey(view, id, now_);
+  if (!plan.ok()) return FromRule(plan.status());
+  if (absl::Status s = ApplyPlan(*plan); !s.ok()) return s;
+  Audit(audit_action::kRevoke, audit_entity::kApiKey, id,
+        {{"key_id", id}, {"principal_id", h.id()}});
+  return absl::OkStatus();
+}
+
+absl::Status TransactionApplier::RevokeApiKeys(const v1::RevokeApiKeys& m) {
+  IndexedStateView view(state_);
+  absl::StatusOr<const v1::Principal*> holder = FindKeyHolder(m.principal());
+  if (!holder.ok()) return holder.status();
+  if (*holder == nullptr) return Invalid(field_, "no principal");
+  const v1::Principal h = **holder;
+  if (absl::Status s = AuthorizeKeys(h, true); !s.ok()) return s;
+  const v1::IdentityPlan plan = PlanRevokeApiKeys(view, h.id(), now_);
+  if (absl::Status s = ApplyPlan(plan); !s.ok()) return s;
+  for (const v1::KeyRevocation& r : plan.revoke_api_keys()) {
+    Audit(audit_action::kRevoke, audit_entity::kApiKey, r.key_id(),
+          {{"key_id", r.key_id()}, {"principal_id", h.id()}});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TransactionApplier::SetIdentitySettings(
+    const v1::SetIdentitySettings& m) {
+  IndexedStateView view(state_);
+  if (absl::Status s = Authorize("org.sso.configure", org_); !s.ok()) {
+    return s;
+  }
+  v1::IdentitySettings settings = m.settings();
+  if (settings.org_id().empty()) settings.set_org_id(org_);
+  if (settings.org_id() != org_) {
+    return Invalid(
+        absl::StrCat(field_, ".settings.org_id"),
+        absl::StrCat(Quote(settings.org_id()),
+                     " is not the transaction's organization ", Quote(org_)));
+  }
+  absl::StatusOr<v1::IdentityPlan> plan =
+      PlanSetIdentitySettings(view, settings);
+  if (!plan.ok()) return FromRule(plan.status());
+  if (absl::Status s = ApplyPlan(*plan); !s.ok()) return s;
+  const v1::IdentitySettings& set = plan->set_identity_settings(0);
+  std::vector<std::string> verified, claimed;
+  for (const v1::SsoDomain& d : set.domains()) {
+    (d.verified() ? verified : claimed).push_back(d.domain());
+  }
+  Audit(audit_action::kSet, "IDENTITY_SETTINGS", org_,
+        {{"sso_mode", SsoModeName(set.sso_mode())},
+         {"verified_domains", absl::StrJoin(verified, ",")},
+         {"claimed_domains", absl::StrJoin(claimed, ",")},
+         {"scim_enabled", set.scim_enabled() ? "true" : "false"}});
+  return absl::OkStatus();
 }
 
 }  // namespace internal

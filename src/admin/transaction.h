@@ -155,6 +155,18 @@ class TransactionApplier {
   // The mutations added for access-model §10 (invitations, API keys, SSO
   // and SCIM settings), dispatched by op.
   absl::Status IdentityMutation(const v1::Mutation& m);
+  absl::Status DeleteInvitation(const v1::DeleteInvitation& m);
+  absl::Status ExpireInvitations();
+  absl::Status IssueApiKey(const v1::Mutation& m);  // create or rotate
+  absl::Status RevokeApiKey(const v1::RevokeApiKey& m);
+  absl::Status RevokeApiKeys(const v1::RevokeApiKeys& m);
+  absl::Status SetIdentitySettings(const v1::SetIdentitySettings& m);
+  // The principal a key mutation names (an id, an email, a service
+  // account's name; empty: the actor), and whether the actor may manage
+  // its keys (revoke_only: revoking, which more may do than making).
+  absl::StatusOr<const v1::Principal*> FindKeyHolder(
+      const std::string& name) const;
+  absl::Status AuthorizeKeys(const v1::Principal& holder, bool revoke_only);
   // The identity rules' options: the store's, with the engine's profile
   // and the transaction's deterministic ids.
   IdentityOptions IdentityRules() const;
