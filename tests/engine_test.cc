@@ -185,9 +185,16 @@ v1::PolicySet TwoOrgs() {
   return state.ok() ? *std::move(state) : v1::PolicySet();
 }
 
+// tests/testdata/NAME. CMake passes the directory (__FILE__ may be
+// relative to the build directory, e.g. under ccache's base_dir); Bazel runs
+// tests from the workspace root, where __FILE__'s directory is right.
 std::string TestDataPath(absl::string_view name) {
+#ifdef ARBITER_TESTS_DIR
+  return absl::StrCat(ARBITER_TESTS_DIR, "/testdata/", name);
+#else
   std::string file = __FILE__;
   return absl::StrCat(file.substr(0, file.rfind('/') + 1), "testdata/", name);
+#endif
 }
 
 v1::PolicySet RulesOrg() {

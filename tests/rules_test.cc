@@ -34,9 +34,16 @@ using ::testing::HasSubstr;
 // All checks are judged at 2026-01-01T00:00:00Z.
 const absl::Time kNow = absl::FromUnixSeconds(1767225600);
 
+// tests/testdata/NAME. CMake passes the directory (__FILE__ may be
+// relative to the build directory, e.g. under ccache's base_dir); Bazel runs
+// tests from the workspace root, where __FILE__'s directory is right.
 std::string TestDataPath(absl::string_view name) {
+#ifdef ARBITER_TESTS_DIR
+  return absl::StrCat(ARBITER_TESTS_DIR, "/testdata/", name);
+#else
   std::string file = __FILE__;
   return absl::StrCat(file.substr(0, file.rfind('/') + 1), "testdata/", name);
+#endif
 }
 
 // The fixture engine, compiled once. Null (with the error printed) if the

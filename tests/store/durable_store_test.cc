@@ -272,16 +272,24 @@ TEST_F(DurableStoreTest, BackgroundCheckpointsByCountKeepingHistory) {
   std::unique_ptr<DurableStore> s = CreateDemo(o);
   ASSERT_NE(s, nullptr);
   const char* roles[] = {"cloud_collaborator", "cloud_readonly"};
+  // Two rounds of five transactions (revisions 2-6, then 7-11), each past
+  // the threshold of 4: a background checkpoint after each round. (Ten in a
+  // row could be folded into one checkpoint by a slow checkpoint thread.)
+  const auto wait_for = [&](uint64_t revision, uint64_t written) {
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while ((s->stats().checkpoint_revision < revision ||
+            s->stats().checkpoints_written < written) &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  };
   for (int i = 0; i < 10; ++i) {
     ASSERT_THAT(s->Apply(SetResearchRole("dave@acme.com", roles[i % 2])),
                 IsOk());
+    if (i == 4) wait_for(6, 1);
   }
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (s->stats().checkpoint_revision < 8 &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  wait_for(11, 2);
   const DurableStoreStats stats = s->stats();
   EXPECT_GE(stats.checkpoint_revision, 8u) << stats.last_checkpoint_error;
   EXPECT_GE(stats.checkpoints_written, 2u);
