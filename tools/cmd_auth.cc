@@ -208,12 +208,14 @@ int RunAuth(const Command& command, const ParsedArgs& args, const Io& io) {
     return InputError(command, io, compiled.status().message());
   const std::string org = args.Get("org");
   AuthResult r;
+  // An AuthResult's views point into the engine or the index that made it:
+  // both live until it is printed.
+  absl::StatusOr<std::unique_ptr<const KeyIndex>> index;
   if (by_key) {
     r = compiled->engine->Authenticate(credential, at->value_or(absl::Now()),
                                        AuthContext{channel, org});
   } else {
-    absl::StatusOr<std::unique_ptr<const KeyIndex>> index =
-        KeyIndex::Create(compiled->loaded.state, options);
+    index = KeyIndex::Create(compiled->loaded.state, options);
     if (!index.ok()) {
       return InputError(
           command, io,

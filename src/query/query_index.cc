@@ -121,18 +121,11 @@ class Digester {
   uint64_t state_ = 0x243f6a8885a308d3ull;
 };
 
-}  // namespace
-
-std::unique_ptr<const QueryIndex> QueryIndex::Build(const Snapshot& s) {
-  auto ix = std::make_unique<QueryIndex>();
-  ix->s = &s;
+// Node indices by kind, each kind sorted by id (so in rank order); sets
+// ix->node_rank.
+void RankNodes(const Snapshot& s, QueryIndex* ix,
+               std::vector<uint32_t> (&by_kind)[kNumKinds]) {
   const uint32_t num_nodes = static_cast<uint32_t>(s.nodes.size());
-  const uint32_t num_principals = static_cast<uint32_t>(s.principals.size());
-  const uint32_t num_groups = static_cast<uint32_t>(s.group_spans.size());
-  const bool masks = s.mask_path;
-
-  // ---- Ranks ----
-  std::vector<uint32_t> by_kind[kNumKinds];
   for (uint32_t n = 0; n < num_nodes; ++n) {
     by_kind[static_cast<int>(s.nodes[n].kind)].push_back(n);
   }
@@ -141,6 +134,12 @@ std::unique_ptr<const QueryIndex> QueryIndex::Build(const Snapshot& s) {
     SortById(&nodes, [&](uint32_t n) { return s.node_ids.Get(n); });
     for (uint32_t i = 0; i < nodes.size(); ++i) ix->node_rank[nodes[i]] = i;
   }
+}
+
+// The principals sorted by id; sets ix->principal_rank, ix->active_org and
+// ix->service_account.
+std::vector<uint32_t> RankPrincipals(const Snapshot& s, QueryIndex* ix) {
+  const uint32_t num_principals = static_cast<uint32_t>(s.principals.size());
   std::vector<uint32_t> principals(num_principals);
   for (uint32_t p = 0; p < num_principals; ++p) principals[p] = p;
   SortById(&principals, [&](uint32_t p) { return s.principal_ids.Get(p); });
@@ -158,197 +157,290 @@ std::unique_ptr<const QueryIndex> QueryIndex::Build(const Snapshot& s) {
     }
     ix->service_account[p] = rec.kind == v1::PRINCIPAL_KIND_SERVICE_ACCOUNT;
   }
+  return principals;
+}
 
-  // ---- The tree: each kind visited in rank order keeps rows sorted ----
-  {
-    std::vector<uint32_t> row, items;
-    auto build = [&](int kind, auto&& row_of, size_t rows) {
-      row.clear();
-      items.clear();
-      for (uint32_t n : by_kind[kind]) {
-        const uint32_t r = row_of(n);
-        if (r == kNone) continue;
-        row.push_back(r);
-        items.push_back(n);
-      }
-      return BuildRows(rows, row, std::move(items));
-    };
-    auto path = [&](int level) {
-      return [&s, level](uint32_t n) { return s.nodes[n].path[level]; };
-    };
-    ix->clouds_of_org =
-        build(int(NodeKind::kCloud), path(kOrgLevel), num_nodes);
-    ix->images_of_org =
-        build(int(NodeKind::kImage), path(kOrgLevel), num_nodes);
-    ix->projects_of_cloud =
-        build(int(NodeKind::kProject), path(kCloudLevel), num_nodes);
-    ix->project_classes.begin = ix->projects_of_cloud.begin;
-    ix->project_classes.items.reserve(ix->projects_of_cloud.items.size());
-    for (uint32_t x : ix->projects_of_cloud.items) {
-      ix->project_classes.items.push_back(s.nodes[x].project_flags & 3);
+// Builds the tree's rows: each kind visited in rank order keeps rows sorted.
+// row_ and items_ are scratch buffers shared by the rows built.
+class TreeBuilder {
+ public:
+  TreeBuilder(const Snapshot& s,
+              const std::vector<uint32_t> (&by_kind)[kNumKinds], QueryIndex* ix)
+      : s_(s), by_kind_(by_kind), ix_(ix) {}
+
+  // Builds every row of the tree into the index.
+  void Run();
+
+ private:
+  // Rows of `rows` rows of the nodes of `kind`, by row_of(node) (kNone:
+  // skipped), each row in rank order.
+  template <typename RowOf>
+  Rows<uint32_t> Build(NodeKind kind, RowOf&& row_of, size_t rows) {
+    row_.clear();
+    items_.clear();
+    for (uint32_t n : by_kind_[int(kind)]) {
+      const uint32_t r = row_of(n);
+      if (r == kNone) continue;
+      row_.push_back(r);
+      items_.push_back(n);
     }
-    ix->class_projects = build(
-        int(NodeKind::kProject),
-        [&](uint32_t n) {
-          const Node& node = s.nodes[n];
-          return node.path[kCloudLevel] * 4 + (node.project_flags & 3);
-        },
-        size_t{num_nodes} * 4);
-    {
-      // Clouds by rank, each cloud's classes: rows stay in rank order.
-      row.clear();
-      items.clear();
-      for (uint32_t c : by_kind[int(NodeKind::kCloud)]) {
-        for (uint32_t f = 0; f < 4; ++f) {
-          if (!ix->class_projects[size_t{c} * 4 + f].empty()) {
-            row.push_back(s.nodes[c].path[kOrgLevel] * 4 + f);
-            items.push_back(c);
-          }
+    return BuildRows(rows, row_, std::move(items_));
+  }
+
+  // A node's ancestor at `level`, as a row_of.
+  auto Path(int level) const {
+    const Snapshot* s = &s_;
+    return [s, level](uint32_t n) { return s->nodes[n].path[level]; };
+  }
+
+  // ix->class_clouds: clouds by rank, each cloud's classes (from
+  // class_projects), so that rows stay in rank order.
+  void BuildClassClouds() {
+    row_.clear();
+    items_.clear();
+    for (uint32_t c : by_kind_[int(NodeKind::kCloud)]) {
+      for (uint32_t f = 0; f < 4; ++f) {
+        if (!ix_->class_projects[size_t{c} * 4 + f].empty()) {
+          row_.push_back(s_.nodes[c].path[kOrgLevel] * 4 + f);
+          items_.push_back(c);
         }
       }
-      ix->class_clouds =
-          BuildRows(size_t{num_nodes} * 4, row, std::move(items));
     }
-    ix->configs_of_cloud =
-        build(int(NodeKind::kComputeConfig), path(kCloudLevel), num_nodes);
-    ix->workloads_of_project =
-        build(int(NodeKind::kWorkload), path(kProjectLevel), num_nodes);
-    ix->created_by = build(
-        int(NodeKind::kWorkload),
-        [&](uint32_t n) {
-          const uint32_t c = s.node_creator[n];
-          return c < num_principals ? c : kNone;
-        },
-        num_principals);
-    // Tree order within each principal's row.
+    const uint32_t num_nodes = static_cast<uint32_t>(s_.nodes.size());
+    ix_->class_clouds =
+        BuildRows(size_t{num_nodes} * 4, row_, std::move(items_));
+  }
+
+  // Puts each principal's row of ix->created_by in tree order.
+  void SortCreatedBy() {
+    QueryIndex* const ix = ix_;
+    const uint32_t num_principals = static_cast<uint32_t>(s_.principals.size());
     for (size_t p = 0; p < num_principals; ++p) {
       auto first = ix->created_by.items.begin() + ix->created_by.begin[p];
       auto last = ix->created_by.items.begin() + ix->created_by.begin[p + 1];
       std::sort(first, last, [&](uint32_t a, uint32_t b) {
-        const Key ka = ix->KeyOf(a), kb = ix->KeyOf(b);
+        const QueryIndex::Key ka = ix->KeyOf(a), kb = ix->KeyOf(b);
         return std::tie(ka.cloud, ka.project, ka.leaf) <
                std::tie(kb.cloud, kb.project, kb.leaf);
       });
     }
   }
 
-  // ---- Grants by scope ----
-  {
-    std::vector<uint32_t> row, items;
-    for (uint32_t subject = 0; subject < s.num_subjects(); ++subject) {
-      const GrantSpan span = s.SubjectSpan(subject);
-      for (uint32_t i = span.begin; i < span.end; ++i) {
-        row.push_back(s.grants[i].scope);
-        items.push_back(i);
-      }
+  const Snapshot& s_;
+  const std::vector<uint32_t> (&by_kind_)[kNumKinds];
+  QueryIndex* const ix_;
+  std::vector<uint32_t> row_, items_;
+};
+
+void TreeBuilder::Run() {
+  const Snapshot& s = s_;
+  const uint32_t num_nodes = static_cast<uint32_t>(s.nodes.size());
+  const uint32_t num_principals = static_cast<uint32_t>(s.principals.size());
+  QueryIndex* const ix = ix_;
+  ix->clouds_of_org = Build(NodeKind::kCloud, Path(kOrgLevel), num_nodes);
+  ix->images_of_org = Build(NodeKind::kImage, Path(kOrgLevel), num_nodes);
+  ix->projects_of_cloud =
+      Build(NodeKind::kProject, Path(kCloudLevel), num_nodes);
+  ix->project_classes.begin = ix->projects_of_cloud.begin;
+  ix->project_classes.items.reserve(ix->projects_of_cloud.items.size());
+  for (uint32_t x : ix->projects_of_cloud.items) {
+    ix->project_classes.items.push_back(s.nodes[x].project_flags & 3);
+  }
+  ix->class_projects = Build(
+      NodeKind::kProject,
+      [&](uint32_t n) {
+        const Node& node = s.nodes[n];
+        return node.path[kCloudLevel] * 4 + (node.project_flags & 3);
+      },
+      size_t{num_nodes} * 4);
+  BuildClassClouds();
+  ix->configs_of_cloud =
+      Build(NodeKind::kComputeConfig, Path(kCloudLevel), num_nodes);
+  ix->workloads_of_project =
+      Build(NodeKind::kWorkload, Path(kProjectLevel), num_nodes);
+  ix->created_by = Build(
+      NodeKind::kWorkload,
+      [&](uint32_t n) {
+        const uint32_t c = s.node_creator[n];
+        return c < num_principals ? c : kNone;
+      },
+      num_principals);
+  SortCreatedBy();
+}
+
+// ix->grants_at: every subject's live grant slots, by scope.
+void BuildGrantsAt(const Snapshot& s, QueryIndex* ix) {
+  const uint32_t num_nodes = static_cast<uint32_t>(s.nodes.size());
+  std::vector<uint32_t> row, items;
+  for (uint32_t subject = 0; subject < s.num_subjects(); ++subject) {
+    const GrantSpan span = s.SubjectSpan(subject);
+    for (uint32_t i = span.begin; i < span.end; ++i) {
+      row.push_back(s.grants[i].scope);
+      items.push_back(i);
     }
-    ix->grants_at = BuildRows(num_nodes, row, std::move(items));
+  }
+  ix->grants_at = BuildRows(num_nodes, row, std::move(items));
+}
+
+// Group reach and member tables: Add each principal in rank order, then
+// Finish.
+class PrincipalTables {
+ public:
+  PrincipalTables(const Snapshot& s, const QueryIndex& ix)
+      : s_(s),
+        ix_(ix),
+        num_principals_(static_cast<uint32_t>(s.principals.size())),
+        num_groups_(static_cast<uint32_t>(s.group_spans.size())),
+        masks_(s.mask_path) {}
+
+  // Adds active principal `p`'s rows (none if deleted or invited: Check
+  // denies them everything).
+  void Add(uint32_t p) {
+    const PrincipalRec& rec = s_.Principal(p);
+    if (rec.state == v1::PRINCIPAL_STATE_DELETED ||
+        rec.state == v1::PRINCIPAL_STATE_INVITED) {
+      return;
+    }
+    active_row_.push_back(rec.org);
+    active_items_.push_back(p);
+    Gathered g;
+    g.org_irregular = !masks_;
+    accs_.clear();
+    Visit(rec, rec.grants, &g);
+    for (uint32_t gi = rec.groups_begin; gi < rec.groups_end; ++gi) {
+      const GrantSpan span = s_.principal_groups[gi];
+      if (span.begin < span.end) {
+        const uint32_t subject = s_.SubjectOfGrant(span.begin);
+        if (subject >= num_principals_ &&
+            subject - num_principals_ < num_groups_) {
+          reach_row_.push_back(subject - num_principals_);
+          reach_items_.push_back(p);
+        }
+      }
+      Visit(rec, span, &g);
+    }
+    AddEntries(p, rec, g);
   }
 
-  // ---- Principals: group reach, member tables ----
-  std::vector<uint32_t> reach_row, reach_items;
-  std::vector<uint32_t> org_row, holder_row, cloud_row, bypass_row,
-      bypass_items, active_row, active_items;
-  std::vector<TmpMember> org_items, holder_items, cloud_items;
-  std::vector<QueryIndex::OwnerEntry> bypass_entries;
+  // Moves the rows gathered into the index.
+  void Finish(QueryIndex* ix) {
+    const uint32_t num_nodes = static_cast<uint32_t>(s_.nodes.size());
+    ix->reach_of_group =
+        BuildRows(num_groups_, reach_row_, std::move(reach_items_));
+    ix->bypass_entries =
+        BuildRows(num_nodes, bypass_row_, std::move(bypass_entries_));
+    ix->bypass_holders =
+        BuildRows(num_nodes, bypass_row_, std::move(bypass_items_));
+    ix->principals_of_org =
+        BuildRows(num_nodes, active_row_, std::move(active_items_));
+    ix->org_members =
+        MakeTable(BuildRows(num_nodes, org_row_, std::move(org_items_)), masks_,
+                  num_principals_);
+    ix->org_holders =
+        MakeTable(BuildRows(num_nodes, holder_row_, std::move(holder_items_)),
+                  masks_, num_principals_);
+    ix->cloud_members =
+        MakeTable(BuildRows(num_nodes, cloud_row_, std::move(cloud_items_)),
+                  masks_, num_principals_);
+  }
+
+ private:
+  // The roles one principal's grants give at one cloud.
   struct CloudAcc {
     uint32_t cloud;
     uint64_t at1;
     uint32_t least;
     bool irregular;
   };
-  std::vector<CloudAcc> accs;
-  for (uint32_t p : principals) {
-    const PrincipalRec& rec = s.Principal(p);
-    if (rec.state == v1::PRINCIPAL_STATE_DELETED ||
-        rec.state == v1::PRINCIPAL_STATE_INVITED) {
-      continue;  // Check denies them everything
-    }
-    const uint32_t rank = ix->principal_rank[p];
-    active_row.push_back(rec.org);
-    active_items.push_back(p);
+  // What one principal's grants give at its organization.
+  struct Gathered {
     uint64_t at0 = 0;
     uint32_t least_org = kNone;
-    bool org_irregular = !masks;
+    bool org_irregular = false;
     bool has_org = false, bypass = false;
-    accs.clear();
-    auto visit = [&](GrantSpan span) {
-      for (uint32_t i = span.begin; i < span.end; ++i) {
-        const GrantRec& g = s.grants[i];
-        const uint64_t bit = g.role < 64 ? uint64_t{1} << g.role : 0;
-        const bool expiring = (g.flags & kExpiring) != 0;
-        if (g.level == kOrgLevel) {
-          if (g.scope != rec.org) continue;
-          has_org = true;
-          at0 |= bit;
-          if (least_org == kNone) least_org = i;
-          org_irregular |= expiring;
-          const RoleRec& role = s.roles[g.role];
-          bypass |= role.all_permissions && !role.deny;
-        } else if (g.level == kCloudLevel) {
-          auto it = std::find_if(
-              accs.begin(), accs.end(),
-              [&](const CloudAcc& a) { return a.cloud == g.scope; });
-          if (it == accs.end()) {
-            accs.push_back({g.scope, 0, i, false});
-            it = accs.end() - 1;
-          }
-          it->at1 |= bit;
-          it->irregular |= expiring;
+  };
+
+  // Gathers the grants of `span` at rec's organization into *g and at
+  // clouds into accs_.
+  void Visit(const PrincipalRec& rec, GrantSpan span, Gathered* g) {
+    for (uint32_t i = span.begin; i < span.end; ++i) {
+      const GrantRec& grant = s_.grants[i];
+      const uint64_t bit = grant.role < 64 ? uint64_t{1} << grant.role : 0;
+      const bool expiring = (grant.flags & kExpiring) != 0;
+      if (grant.level == kOrgLevel) {
+        if (grant.scope != rec.org) continue;
+        g->has_org = true;
+        g->at0 |= bit;
+        if (g->least_org == kNone) g->least_org = i;
+        g->org_irregular |= expiring;
+        const RoleRec& role = s_.roles[grant.role];
+        g->bypass |= role.all_permissions && !role.deny;
+      } else if (grant.level == kCloudLevel) {
+        auto it = std::find_if(
+            accs_.begin(), accs_.end(),
+            [&](const CloudAcc& a) { return a.cloud == grant.scope; });
+        if (it == accs_.end()) {
+          accs_.push_back({grant.scope, 0, i, false});
+          it = accs_.end() - 1;
         }
+        it->at1 |= bit;
+        it->irregular |= expiring;
       }
-    };
-    visit(rec.grants);
-    for (uint32_t gi = rec.groups_begin; gi < rec.groups_end; ++gi) {
-      const GrantSpan span = s.principal_groups[gi];
-      if (span.begin < span.end) {
-        const uint32_t subject = s.SubjectOfGrant(span.begin);
-        if (subject >= num_principals &&
-            subject - num_principals < num_groups) {
-          reach_row.push_back(subject - num_principals);
-          reach_items.push_back(p);
-        }
-      }
-      visit(span);
-    }
-    const bool sa = rec.kind == v1::PRINCIPAL_KIND_SERVICE_ACCOUNT;
-    MemberEntry e{rank,      p,     org_irregular ? kIrregular : 0,
-                  least_org, kNone, sa};
-    org_row.push_back(rec.org);
-    org_items.push_back({e, RoleSig{at0, 0}});
-    if (has_org) {
-      holder_row.push_back(rec.org);
-      holder_items.push_back({e, RoleSig{at0, 0}});
-    }
-    if (bypass) {
-      bypass_row.push_back(rec.org);
-      bypass_items.push_back(p);
-      bypass_entries.push_back({e, RoleSig{at0, 0}});
-    }
-    for (const CloudAcc& a : accs) {
-      MemberEntry c{
-          rank,      p,       org_irregular || a.irregular ? kIrregular : 0,
-          least_org, a.least, sa};
-      cloud_row.push_back(a.cloud);
-      cloud_items.push_back({c, RoleSig{at0, a.at1}});
     }
   }
-  ix->reach_of_group = BuildRows(num_groups, reach_row, std::move(reach_items));
-  ix->bypass_entries =
-      BuildRows(num_nodes, bypass_row, std::move(bypass_entries));
-  ix->bypass_holders =
-      BuildRows(num_nodes, bypass_row, std::move(bypass_items));
-  ix->principals_of_org =
-      BuildRows(num_nodes, active_row, std::move(active_items));
-  ix->org_members =
-      MakeTable(BuildRows(num_nodes, org_row, std::move(org_items)), masks,
-                num_principals);
-  ix->org_holders =
-      MakeTable(BuildRows(num_nodes, holder_row, std::move(holder_items)),
-                masks, num_principals);
-  ix->cloud_members =
-      MakeTable(BuildRows(num_nodes, cloud_row, std::move(cloud_items)), masks,
-                num_principals);
+
+  // Adds p's entries to the org, holder, bypass and cloud rows.
+  void AddEntries(uint32_t p, const PrincipalRec& rec, const Gathered& g) {
+    const uint32_t rank = ix_.principal_rank[p];
+    const bool sa = rec.kind == v1::PRINCIPAL_KIND_SERVICE_ACCOUNT;
+    MemberEntry e{rank,        p,     g.org_irregular ? kIrregular : 0,
+                  g.least_org, kNone, sa};
+    org_row_.push_back(rec.org);
+    org_items_.push_back({e, RoleSig{g.at0, 0}});
+    if (g.has_org) {
+      holder_row_.push_back(rec.org);
+      holder_items_.push_back({e, RoleSig{g.at0, 0}});
+    }
+    if (g.bypass) {
+      bypass_row_.push_back(rec.org);
+      bypass_items_.push_back(p);
+      bypass_entries_.push_back({e, RoleSig{g.at0, 0}});
+    }
+    for (const CloudAcc& a : accs_) {
+      MemberEntry c{
+          rank,        p,       g.org_irregular || a.irregular ? kIrregular : 0,
+          g.least_org, a.least, sa};
+      cloud_row_.push_back(a.cloud);
+      cloud_items_.push_back({c, RoleSig{g.at0, a.at1}});
+    }
+  }
+
+  const Snapshot& s_;
+  const QueryIndex& ix_;
+  const uint32_t num_principals_;
+  const uint32_t num_groups_;
+  const bool masks_;
+  std::vector<uint32_t> reach_row_, reach_items_;
+  std::vector<uint32_t> org_row_, holder_row_, cloud_row_, bypass_row_,
+      bypass_items_, active_row_, active_items_;
+  std::vector<TmpMember> org_items_, holder_items_, cloud_items_;
+  std::vector<QueryIndex::OwnerEntry> bypass_entries_;
+  std::vector<CloudAcc> accs_;  // the current principal's, reused
+};
+
+}  // namespace
+
+std::unique_ptr<const QueryIndex> QueryIndex::Build(const Snapshot& s) {
+  auto ix = std::make_unique<QueryIndex>();
+  ix->s = &s;
+  std::vector<uint32_t> by_kind[kNumKinds];
+  RankNodes(s, ix.get(), by_kind);
+  const std::vector<uint32_t> principals = RankPrincipals(s, ix.get());
+  TreeBuilder(s, by_kind, ix.get()).Run();
+  BuildGrantsAt(s, ix.get());
+  PrincipalTables tables(s, *ix);
+  for (uint32_t p : principals) tables.Add(p);
+  tables.Finish(ix.get());
   return ix;
 }
 

@@ -145,19 +145,9 @@ void AddName(Map& map, uint32_t parent, absl::string_view name,
   if (!inserted) it->second = kAmbiguous;
 }
 
-}  // namespace
-
-std::unique_ptr<QuotaBookData> BuildBook(const v1::PolicySet& state) {
-  static std::atomic<uint64_t> next_uid{1};
-  auto book = std::make_unique<QuotaBookData>();
-  QuotaBookData& b = *book;
-  b.revision = state.revision();
-  b.uid = next_uid.fetch_add(1, std::memory_order_relaxed);
-  b.quotas.assign(state.quotas().begin(), state.quotas().end());
-  b.budgets.assign(state.budgets().begin(), state.budgets().end());
-
-  // The tables first (the maps view their strings, so the vectors must not
-  // grow afterwards).
+// Fills the tables of organizations, clouds, projects and principals (the
+// maps view their strings, so the vectors must not grow afterwards).
+void FillTables(const v1::PolicySet& state, QuotaBookData& b) {
   b.orgs.reserve(state.organizations_size());
   for (const v1::Organization& o : state.organizations()) {
     b.orgs.push_back(OrgInfo{o.id(), o.name(), {}});
@@ -184,8 +174,11 @@ std::unique_ptr<QuotaBookData> BuildBook(const v1::PolicySet& state) {
     info.state = p.state();
     b.principals.push_back(std::move(info));
   }
+}
 
-  // Ids (the first of duplicates wins; Engine::Create refuses such states).
+// Indexes the tables by id (the first of duplicates wins; Engine::Create
+// refuses such states) and organizations by name.
+void IndexIds(QuotaBookData& b) {
   for (uint32_t i = 0; i < b.orgs.size(); ++i) {
     b.org_by_id.emplace(b.orgs[i].id, i);
     auto [it, inserted] = b.org_by_name.emplace(b.orgs[i].name, i);
@@ -199,8 +192,11 @@ std::unique_ptr<QuotaBookData> BuildBook(const v1::PolicySet& state) {
     b.principal_by_id.emplace(b.principals[i].id,
                               IdEntry{i, kNoIndex, kNoIndex});
   }
+}
 
-  // Parents and names.
+// Resolves each cloud's, project's and principal's parent, and indexes them
+// by name (principals by email) under it.
+void ResolveParentsAndNames(const v1::PolicySet& state, QuotaBookData& b) {
   for (int i = 0; i < state.clouds_size(); ++i) {
     auto org = b.org_by_id.find(state.clouds(i).org_id());
     if (org == b.org_by_id.end()) continue;
@@ -232,100 +228,150 @@ std::unique_ptr<QuotaBookData> BuildBook(const v1::PolicySet& state) {
       it->second = i;
     }
   }
+}
 
-  // The parents, next to the ids.
+// Copies the parents next to the ids.
+void CopyParentsToIds(QuotaBookData& b) {
   for (auto& [id, e] : b.cloud_by_id) e.parent = b.clouds[e.index].org;
   for (auto& [id, e] : b.project_by_id) e.parent = b.projects[e.index].cloud;
   for (auto& [id, e] : b.principal_by_id) e.parent = b.principals[e.index].org;
+}
 
-  // Enforced quotas, indexed by scope.
+// Quota `i` (enforced) compiled: its limits, accelerators sorted by type.
+CompiledQuota CompileQuotaLimits(const v1::ResourceQuota& q, uint32_t i) {
+  CompiledQuota cq;
+  cq.index = i;
+  cq.hard = q.hard();
+  const v1::QuotaLimits& l = q.limits();
+  if (l.has_num_cpus()) cq.cpus = l.num_cpus();
+  if (l.has_num_gpus()) cq.gpus = l.num_gpus();
+  if (l.has_num_instances()) cq.instances = l.num_instances();
+  for (const auto& [type, limit] : l.num_accelerators()) {
+    CompiledQuota::Accelerator a;
+    a.type = absl::AsciiStrToUpper(type);
+    a.key = AcceleratorKey(a.type);
+    a.limit = limit;
+    cq.accelerators.push_back(std::move(a));
+  }
+  std::sort(
+      cq.accelerators.begin(), cq.accelerators.end(),
+      [](const CompiledQuota::Accelerator& x,
+         const CompiledQuota::Accelerator& y) { return x.type < y.type; });
+  return cq;
+}
+
+// Sets cq's shape and indexes the next compiled quota by q's scope.
+void IndexQuotaScope(const v1::ResourceQuota& q, CompiledQuota& cq,
+                     QuotaBookData& b) {
+  const uint32_t cloud = b.cloud_by_id.at(q.cloud_id()).index;
+  const uint32_t compiled = b.compiled.size();
+  const bool has_project = !q.project_id().empty();
+  const bool has_user = !q.user_id().empty();
+  const uint32_t project =
+      has_project ? b.project_by_id.at(q.project_id()).index : kNoIndex;
+  const uint32_t user =
+      has_user ? b.principal_by_id.at(q.user_id()).index : kNoIndex;
+  if (!has_project && !has_user) {
+    cq.shape = kShapeCloud;
+    b.clouds[cloud].quota = compiled;
+    b.cloud_by_id[q.cloud_id()].quota = compiled;
+  } else if (!has_user) {
+    cq.shape = kShapeProject;
+    b.projects[project].quota = compiled;
+    b.project_by_id[q.project_id()].quota = compiled;
+  } else if (!has_project) {
+    cq.shape = kShapeUser;
+    b.cloud_user_quota.emplace(PairKey(cloud, user), compiled);
+  } else {
+    cq.shape = kShapeProjectUser;
+    b.project_user_quota.emplace(PairKey(project, user), compiled);
+  }
+}
+
+// Compiles the enforced quotas, indexed by scope.
+void CompileQuotas(QuotaBookData& b) {
   for (uint32_t i = 0; i < b.quotas.size(); ++i) {
     const v1::ResourceQuota& q = b.quotas[i];
     if (!q.enabled() || q.has_deleted_at()) continue;
-    CompiledQuota cq;
-    cq.index = i;
-    cq.hard = q.hard();
-    const v1::QuotaLimits& l = q.limits();
-    if (l.has_num_cpus()) cq.cpus = l.num_cpus();
-    if (l.has_num_gpus()) cq.gpus = l.num_gpus();
-    if (l.has_num_instances()) cq.instances = l.num_instances();
-    for (const auto& [type, limit] : l.num_accelerators()) {
-      CompiledQuota::Accelerator a;
-      a.type = absl::AsciiStrToUpper(type);
-      a.key = AcceleratorKey(a.type);
-      a.limit = limit;
-      cq.accelerators.push_back(std::move(a));
-    }
-    std::sort(
-        cq.accelerators.begin(), cq.accelerators.end(),
-        [](const CompiledQuota::Accelerator& x,
-           const CompiledQuota::Accelerator& y) { return x.type < y.type; });
-    const uint32_t cloud = b.cloud_by_id.at(q.cloud_id()).index;
-    const uint32_t compiled = b.compiled.size();
-    const bool has_project = !q.project_id().empty();
-    const bool has_user = !q.user_id().empty();
-    const uint32_t project =
-        has_project ? b.project_by_id.at(q.project_id()).index : kNoIndex;
-    const uint32_t user =
-        has_user ? b.principal_by_id.at(q.user_id()).index : kNoIndex;
-    if (!has_project && !has_user) {
-      cq.shape = kShapeCloud;
-      b.clouds[cloud].quota = compiled;
-      b.cloud_by_id[q.cloud_id()].quota = compiled;
-    } else if (!has_user) {
-      cq.shape = kShapeProject;
-      b.projects[project].quota = compiled;
-      b.project_by_id[q.project_id()].quota = compiled;
-    } else if (!has_project) {
-      cq.shape = kShapeUser;
-      b.cloud_user_quota.emplace(PairKey(cloud, user), compiled);
-    } else {
-      cq.shape = kShapeProjectUser;
-      b.project_user_quota.emplace(PairKey(project, user), compiled);
-    }
+    CompiledQuota cq = CompileQuotaLimits(q, i);
+    IndexQuotaScope(q, cq, b);
     b.compiled.push_back(std::move(cq));
   }
+}
 
-  // Enforced budgets, indexed by scope.
+// Budget `i` (enforced) compiled: amount, start and thresholds (ascending;
+// 100% when it has none), its scope not yet resolved.
+CompiledBudget CompileBudgetAmounts(const v1::Budget& bu, uint32_t i) {
+  CompiledBudget cb;
+  cb.index = i;
+  cb.period = bu.period();
+  cb.amount_micro = ToMicroCredits(bu.amount_credits());
+  cb.created_seconds = bu.has_created_at()
+                           ? bu.created_at().seconds()
+                           : std::numeric_limits<int64_t>::min();
+  std::vector<double> percents(bu.thresholds_percent().begin(),
+                               bu.thresholds_percent().end());
+  if (percents.empty()) percents.push_back(100);  // alert when exceeded
+  std::sort(percents.begin(), percents.end());
+  for (double p : percents) {
+    const double micro =
+        std::ceil(static_cast<double>(cb.amount_micro) * p / 100.0);
+    cb.thresholds.push_back(CompiledThreshold{
+        p, micro < 9.2e18 ? static_cast<int64_t>(micro)
+                          : std::numeric_limits<int64_t>::max()});
+  }
+  return cb;
+}
+
+// Resolves cb's org, cloud and project from bu's scope and puts the next
+// compiled budget in that scope's slot for its period.
+void IndexBudgetScope(const v1::Budget& bu, CompiledBudget& cb,
+                      QuotaBookData& b) {
+  BudgetSlots* slots;
+  if (bu.cloud_id().empty()) {
+    cb.org = b.org_by_id.at(bu.org_id());
+    slots = &b.orgs[cb.org].budgets;
+  } else {
+    cb.cloud = b.cloud_by_id.at(bu.cloud_id()).index;
+    cb.org = b.clouds[cb.cloud].org;
+    if (bu.project_id().empty()) {
+      slots = &b.clouds[cb.cloud].budgets;
+    } else {
+      cb.project = b.project_by_id.at(bu.project_id()).index;
+      slots = &b.projects[cb.project].budgets;
+    }
+  }
+  slots->slot[cb.period == v1::BUDGET_PERIOD_DAILY ? 0 : 1] =
+      b.compiled_budgets.size();
+}
+
+// Compiles the enforced budgets, indexed by scope.
+void CompileBudgets(QuotaBookData& b) {
   for (uint32_t i = 0; i < b.budgets.size(); ++i) {
     const v1::Budget& bu = b.budgets[i];
     if (!bu.enabled() || bu.has_deleted_at()) continue;
-    CompiledBudget cb;
-    cb.index = i;
-    cb.period = bu.period();
-    cb.amount_micro = ToMicroCredits(bu.amount_credits());
-    cb.created_seconds = bu.has_created_at()
-                             ? bu.created_at().seconds()
-                             : std::numeric_limits<int64_t>::min();
-    std::vector<double> percents(bu.thresholds_percent().begin(),
-                                 bu.thresholds_percent().end());
-    if (percents.empty()) percents.push_back(100);  // alert when exceeded
-    std::sort(percents.begin(), percents.end());
-    for (double p : percents) {
-      const double micro =
-          std::ceil(static_cast<double>(cb.amount_micro) * p / 100.0);
-      cb.thresholds.push_back(CompiledThreshold{
-          p, micro < 9.2e18 ? static_cast<int64_t>(micro)
-                            : std::numeric_limits<int64_t>::max()});
-    }
-    BudgetSlots* slots;
-    if (bu.cloud_id().empty()) {
-      cb.org = b.org_by_id.at(bu.org_id());
-      slots = &b.orgs[cb.org].budgets;
-    } else {
-      cb.cloud = b.cloud_by_id.at(bu.cloud_id()).index;
-      cb.org = b.clouds[cb.cloud].org;
-      if (bu.project_id().empty()) {
-        slots = &b.clouds[cb.cloud].budgets;
-      } else {
-        cb.project = b.project_by_id.at(bu.project_id()).index;
-        slots = &b.projects[cb.project].budgets;
-      }
-    }
-    slots->slot[cb.period == v1::BUDGET_PERIOD_DAILY ? 0 : 1] =
-        b.compiled_budgets.size();
+    CompiledBudget cb = CompileBudgetAmounts(bu, i);
+    IndexBudgetScope(bu, cb, b);
     b.compiled_budgets.push_back(std::move(cb));
   }
+}
+
+}  // namespace
+
+std::unique_ptr<QuotaBookData> BuildBook(const v1::PolicySet& state) {
+  static std::atomic<uint64_t> next_uid{1};
+  auto book = std::make_unique<QuotaBookData>();
+  QuotaBookData& b = *book;
+  b.revision = state.revision();
+  b.uid = next_uid.fetch_add(1, std::memory_order_relaxed);
+  b.quotas.assign(state.quotas().begin(), state.quotas().end());
+  b.budgets.assign(state.budgets().begin(), state.budgets().end());
+  FillTables(state, b);
+  IndexIds(b);
+  ResolveParentsAndNames(state, b);
+  CopyParentsToIds(b);
+  CompileQuotas(b);
+  CompileBudgets(b);
   return book;
 }
 

@@ -199,142 +199,200 @@ EtcdLogStats EtcdLog::stats() const {
   return stats_;
 }
 
-void EtcdLog::CommitGroup(const std::vector<std::shared_ptr<Pending>>& group) {
-  const std::string& p = options_.prefix;
-  const uint64_t first = group.front()->revision;
-  const uint64_t last = group.back()->revision;
-  const uint64_t expected_head = first - 1;
-  const std::string what =
-      first == last ? absl::StrCat("append of revision ", first)
-                    : absl::StrCat("append of revisions ", first, "..", last);
-  auto finish = [&](const absl::StatusOr<int64_t>& etcd_revision) {
-    for (const std::shared_ptr<Pending>& e : group) {
+namespace {
+
+// One group commit of CommitGroup: its transaction, the blobs written for
+// it, and how it finishes the group's entries.
+class GroupCommit {
+ public:
+  GroupCommit(EtcdClient& client, const EtcdLogOptions& options,
+              const std::vector<std::shared_ptr<EtcdLog::Pending>>& group)
+      : client_(client),
+        options_(options),
+        p_(options.prefix),
+        group_(group),
+        first_(group.front()->revision),
+        last_(group.back()->revision),
+        expected_head_(first_ - 1),
+        what_(first_ == last_
+                  ? absl::StrCat("append of revision ", first_)
+                  : absl::StrCat("append of revisions ", first_, "..", last_)),
+        deadline_(absl::Now() + options.write_timeout),
+        writer_id_(options.writer_id_for_test ? options.writer_id_for_test()
+                                              : log_format::NewWriterId()),
+        head_key_(log_format::HeadKey(p_)),
+        first_key_(log_format::LogKey(p_, first_)) {}
+
+  const EtcdTxn& txn() const { return txn_; }
+  const std::string& what() const { return what_; }
+  absl::Time deadline() const { return deadline_; }
+
+  // Sets every entry's result: its revision at `etcd_revision`, or the error.
+  void Finish(const absl::StatusOr<int64_t>& etcd_revision) {
+    for (const std::shared_ptr<EtcdLog::Pending>& e : group_) {
       if (etcd_revision.ok()) {
         e->result = EtcdAppendResult{e->revision, *etcd_revision};
       } else {
         e->result = etcd_revision.status();
       }
     }
-  };
-  const absl::Time deadline = absl::Now() + options_.write_timeout;
-  const std::string writer_id = options_.writer_id_for_test
-                                    ? options_.writer_id_for_test()
-                                    : log_format::NewWriterId();
-  const std::string head_key = log_format::HeadKey(p);
-  const std::string first_key = log_format::LogKey(p, first);
+  }
 
-  EtcdTxn txn;
-  txn.compares.push_back(HeadIs(head_key, expected_head));
-  txn.success.push_back(EtcdOp::Put(head_key, absl::StrCat(last)));
-  std::vector<std::string> blob_prefixes;
-  auto abandon = [&](absl::Status status) {
-    for (const std::string& b : blob_prefixes) {
-      log_format::DeleteBlobBestEffort(*client_, b);
+  // Deletes the blobs written (best effort), then fails the group.
+  void Abandon(absl::Status status) {
+    for (const std::string& b : blob_prefixes_) {
+      log_format::DeleteBlobBestEffort(client_, b);
     }
-    finish(status);
-  };
-  // Payloads are stored inline while the transaction's inline bytes stay
-  // within max_inline_bytes, as chunks beyond.
-  size_t inline_bytes = 0;
-  for (const std::shared_ptr<Pending>& e : group) {
-    etcd::LogRecord record;
-    record.set_revision(e->revision);
-    record.set_writer_id(writer_id);
-    if (inline_bytes + e->payload.size() <= options_.max_inline_bytes) {
-      inline_bytes += e->payload.size();
-      record.set_payload(e->payload);
-    } else {
-      blob_prefixes.push_back(log_format::BlobPrefix(log_format::LogChunkDir(p),
-                                                     e->revision, writer_id));
-      absl::StatusOr<etcd::ChunkedBlob> blob =
-          log_format::WriteBlob(*client_, blob_prefixes.back(), e->payload,
-                                options_.chunk_bytes, deadline);
-      if (!blob.ok()) {
-        abandon(absl::Status(
-            blob.status().code(),
-            absl::StrCat(Where(p), what, ": ", blob.status().message())));
+    Finish(status);
+  }
+
+  // Builds the transaction: the head compare, the head put and each entry's
+  // record, its payload stored inline while the transaction's inline bytes
+  // stay within max_inline_bytes, as chunks (written now, guarded by
+  // compares) beyond. The error of a chunk write, to be abandoned.
+  absl::Status BuildTxn() {
+    txn_.compares.push_back(HeadIs(head_key_, expected_head_));
+    txn_.success.push_back(EtcdOp::Put(head_key_, absl::StrCat(last_)));
+    size_t inline_bytes = 0;
+    for (const std::shared_ptr<EtcdLog::Pending>& e : group_) {
+      etcd::LogRecord record;
+      record.set_revision(e->revision);
+      record.set_writer_id(writer_id_);
+      if (inline_bytes + e->payload.size() <= options_.max_inline_bytes) {
+        inline_bytes += e->payload.size();
+        record.set_payload(e->payload);
+      } else {
+        blob_prefixes_.push_back(log_format::BlobPrefix(
+            log_format::LogChunkDir(p_), e->revision, writer_id_));
+        absl::StatusOr<etcd::ChunkedBlob> blob =
+            log_format::WriteBlob(client_, blob_prefixes_.back(), e->payload,
+                                  options_.chunk_bytes, deadline_);
+        if (!blob.ok()) {
+          return absl::Status(
+              blob.status().code(),
+              absl::StrCat(Where(p_), what_, ": ", blob.status().message()));
+        }
+        for (EtcdCompare& guard : log_format::BlobGuards(*blob)) {
+          txn_.compares.push_back(std::move(guard));
+        }
+        *record.mutable_blob() = *std::move(blob);
+      }
+      txn_.success.push_back(EtcdOp::Put(log_format::LogKey(p_, e->revision),
+                                         record.SerializeAsString()));
+    }
+    txn_.failure.push_back(EtcdOp::Get(head_key_));
+    txn_.failure.push_back(EtcdOp::Get(first_key_));
+    return absl::OkStatus();
+  }
+
+  // The compare of `r` failed: finishes the group as applied (our own
+  // earlier attempt), outcome unknown, or abandoned (chunks removed, a lost
+  // race, a malformed head).
+  void ResolveCompareFailure(const EtcdTxnResult& r, bool maybe_applied) {
+    // Our own earlier attempt, applied after all?
+    const std::vector<EtcdKeyValue>& entry = r.results[1].range.kvs;
+    if (!entry.empty()) {
+      absl::StatusOr<etcd::LogRecord> existing =
+          log_format::ParseLogRecord(p_, entry[0]);
+      if (existing.ok() && existing->writer_id() == writer_id_) {
+        Finish(entry[0].mod_revision);
         return;
       }
-      for (EtcdCompare& guard : log_format::BlobGuards(*blob)) {
-        txn.compares.push_back(std::move(guard));
-      }
-      *record.mutable_blob() = *std::move(blob);
     }
-    txn.success.push_back(EtcdOp::Put(log_format::LogKey(p, e->revision),
-                                      record.SerializeAsString()));
+    absl::StatusOr<uint64_t> head =
+        log_format::ParseHead(p_, r.results[0].range.kvs);
+    if (!head.ok()) {
+      Abandon(head.status());
+      return;
+    }
+    if (entry.empty() && maybe_applied) {
+      // An earlier attempt may have committed and its entry been
+      // truncated since by a checkpoint (keep_entries): it cannot be told
+      // from a lost race, so it must not be reported as one (a caller
+      // would commit the same payload again).
+      absl::Status unknown = absl::UnavailableError(absl::StrCat(
+          Where(p_), what_,
+          ": outcome unknown: an earlier attempt was sent and may have "
+          "been applied, and entry ",
+          first_, " is gone (truncated by a checkpoint; the head is now ",
+          *head, ")"));
+      unknown.SetPayload("arbiter.etcd/outcome-unknown", absl::Cord("1"));
+      Finish(unknown);  // keeps the blobs an applied attempt may reference
+      return;
+    }
+    if (*head == expected_head_) {
+      // Only the chunk guards can have failed: a truncation removed the
+      // chunks (they were named for a revision it covered).
+      Abandon(absl::AbortedError(absl::StrCat(
+          Where(p_), what_,
+          ": its chunks were removed by a concurrent checkpoint; retry")));
+      return;
+    }
+    std::string winner;
+    if (!entry.empty()) {
+      winner = absl::StrCat(" at etcd revision ", entry[0].mod_revision);
+    }
+    Abandon(absl::AbortedError(absl::StrCat(
+        Where(p_), what_, " lost: another writer committed revision ", first_,
+        winner, "; the head is now ", *head, " (etcd revision ", r.revision,
+        ")")));
   }
-  txn.failure.push_back(EtcdOp::Get(head_key));
-  txn.failure.push_back(EtcdOp::Get(first_key));
+
+ private:
+  EtcdClient& client_;
+  const EtcdLogOptions& options_;
+  const std::string& p_;  // the prefix
+  const std::vector<std::shared_ptr<EtcdLog::Pending>>& group_;
+  const uint64_t first_;
+  const uint64_t last_;
+  const uint64_t expected_head_;
+  const std::string what_;  // "append of revision(s) ..."
+  const absl::Time deadline_;
+  const std::string writer_id_;
+  const std::string head_key_;
+  const std::string first_key_;
+  EtcdTxn txn_;
+  std::vector<std::string> blob_prefixes_;  // of the blobs written
+};
+
+}  // namespace
+
+// Builds the group's transaction (GroupCommit), then sends it, retrying
+// transient errors with backoff until the write timeout.
+void EtcdLog::CommitGroup(const std::vector<std::shared_ptr<Pending>>& group) {
+  const std::string& p = options_.prefix;
+  GroupCommit commit(*client_, options_, group);
+  absl::Status built = commit.BuildTxn();
+  if (!built.ok()) {
+    commit.Abandon(std::move(built));
+    return;
+  }
 
   bool maybe_applied = false;
   absl::Duration backoff = absl::Milliseconds(10);
   for (;;) {
-    absl::StatusOr<EtcdTxnResult> r = client_->Txn(txn);
+    absl::StatusOr<EtcdTxnResult> r = client_->Txn(commit.txn());
     if (r.ok() && r->succeeded) {
-      finish(r->revision);
+      commit.Finish(r->revision);
       return;
     }
     if (r.ok()) {
-      // The compare failed. Our own earlier attempt, applied after all?
-      const std::vector<EtcdKeyValue>& entry = r->results[1].range.kvs;
-      if (!entry.empty()) {
-        absl::StatusOr<etcd::LogRecord> existing =
-            log_format::ParseLogRecord(p, entry[0]);
-        if (existing.ok() && existing->writer_id() == writer_id) {
-          finish(entry[0].mod_revision);
-          return;
-        }
-      }
-      absl::StatusOr<uint64_t> head =
-          log_format::ParseHead(p, r->results[0].range.kvs);
-      if (!head.ok()) {
-        abandon(head.status());
-        return;
-      }
-      if (entry.empty() && maybe_applied) {
-        // An earlier attempt may have committed and its entry been
-        // truncated since by a checkpoint (keep_entries): it cannot be told
-        // from a lost race, so it must not be reported as one (a caller
-        // would commit the same payload again).
-        absl::Status unknown = absl::UnavailableError(absl::StrCat(
-            Where(p), what,
-            ": outcome unknown: an earlier attempt was sent and may have "
-            "been applied, and entry ",
-            first, " is gone (truncated by a checkpoint; the head is now ",
-            *head, ")"));
-        unknown.SetPayload("arbiter.etcd/outcome-unknown", absl::Cord("1"));
-        finish(unknown);  // keeps the blobs an applied attempt may reference
-        return;
-      }
-      if (*head == expected_head) {
-        // Only the chunk guards can have failed: a truncation removed the
-        // chunks (they were named for a revision it covered).
-        abandon(absl::AbortedError(absl::StrCat(
-            Where(p), what,
-            ": its chunks were removed by a concurrent checkpoint; retry")));
-        return;
-      }
-      std::string winner;
-      if (!entry.empty()) {
-        winner = absl::StrCat(" at etcd revision ", entry[0].mod_revision);
-      }
-      abandon(absl::AbortedError(absl::StrCat(
-          Where(p), what, " lost: another writer committed revision ", first,
-          winner, "; the head is now ", *head, " (etcd revision ", r->revision,
-          ")")));
+      // The compare failed.
+      commit.ResolveCompareFailure(*r, maybe_applied);
       return;
     }
     const absl::Status& s = r.status();
     if (!Transient(s)) {
       // Refused (too large, ...): nothing was applied.
-      abandon(absl::Status(s.code(),
-                           absl::StrCat(Where(p), what, ": ", s.message())));
+      commit.Abandon(absl::Status(
+          s.code(), absl::StrCat(Where(p), commit.what(), ": ", s.message())));
       return;
     }
     maybe_applied = maybe_applied || IsEtcdOutcomeUnknown(s);
-    if (absl::Now() + backoff > deadline) {
+    if (absl::Now() + backoff > commit.deadline()) {
       // Keep blobs that may be referenced by an applied attempt.
-      finish(GiveUp(p, what, s, maybe_applied, options_.write_timeout));
+      commit.Finish(
+          GiveUp(p, commit.what(), s, maybe_applied, options_.write_timeout));
       return;
     }
     {

@@ -194,6 +194,19 @@ struct DurableLog::Impl {
 
   absl::Status WriteCheckpoint(Checkpoint checkpoint);
 
+  // WriteCheckpoint's passes (durable_log_checkpoint.cc), checkpoint_mu
+  // held; each is described at its definition.
+  struct CheckpointWrite;  // one checkpoint's inputs and progress
+  absl::Status ReserveCheckpointBase(CheckpointWrite& cw);
+  void ReleaseCheckpointBase(const CheckpointWrite& cw);
+  absl::Status StartCheckpoint(CheckpointWrite& cw);
+  absl::Status InsertCheckpointRow(CheckpointWrite& cw);
+  absl::Status FindCheckpointChainHead(internal::Connection& conn,
+                                       int64_t latest, CheckpointWrite& cw);
+  absl::Status WriteCheckpointChunks(CheckpointWrite& cw);
+  absl::Status CompleteCheckpoint(CheckpointWrite& cw);
+  absl::Status AbandonCheckpoint(CheckpointWrite& cw, absl::Status status);
+
   void StartWalCheckpointer();
   void StopWalCheckpointer();
   // Copies the WAL into the database (SQLite PASSIVE checkpoint: never

@@ -262,6 +262,158 @@ absl::StatusOr<absl::optional<Digest>> StoredEntryHash(Connection& conn,
   return absl::optional<Digest>(d);
 }
 
+namespace {
+
+// The latest checkpoint `cp` must not precede the log's base, and one at
+// the base must chain to the base hash.
+absl::Status CheckCheckpointAgainstBase(
+    const std::string& path, const StoreInfo& info,
+    const absl::optional<CheckpointMeta>& cp) {
+  if (!cp.has_value()) return absl::OkStatus();
+  if (cp->revision < info.base_revision) {
+    return absl::DataLossError(absl::StrCat(
+        path, ": the latest checkpoint is at revision ", cp->revision,
+        ", before the log's base revision ", info.base_revision));
+  }
+  if (cp->revision == info.base_revision && cp->chain_head != info.base_hash) {
+    return absl::DataLossError(
+        absl::StrCat(path, ": the checkpoint at the base revision ",
+                     cp->revision, " does not chain to the store's base hash"));
+  }
+  return absl::OkStatus();
+}
+
+// Continuity of the whole table, cheaply: count == max - min + 1. Sets
+// shape's entry_count, first_entry and last_entry.
+absl::Status MeasureEntries(Connection& conn, const std::string& entries_table,
+                            LogShape* shape) {
+  STORE_ASSIGN_OR_RETURN(auto stmt,
+                         Statement::Prepare(conn,
+                                            "SELECT count(*), min(revision), "
+                                            "max(revision) FROM entries"));
+  STORE_ASSIGN_OR_RETURN(bool row, stmt->Step(entries_table));
+  if (!row) return absl::InternalError("count(*) returned no row");
+  const int64_t count = stmt->ColumnInt(0);
+  const int64_t min = stmt->ColumnInt(1);
+  const int64_t max = stmt->ColumnInt(2);
+  if (count > 0 && (min <= 0 || max < min || max - min + 1 != count)) {
+    STORE_ASSIGN_OR_RETURN(
+        auto gap,
+        Statement::Prepare(conn,
+                           "SELECT e.revision FROM entries e WHERE "
+                           "e.revision > (SELECT min(revision) FROM entries) "
+                           "AND NOT EXISTS (SELECT 1 FROM entries p WHERE "
+                           "p.revision = e.revision - 1) "
+                           "ORDER BY e.revision LIMIT 1"));
+    STORE_ASSIGN_OR_RETURN(bool found, gap->Step(entries_table));
+    return absl::DataLossError(absl::StrCat(
+        entries_table, ": ", count, " rows for revisions ", min, "..", max,
+        found
+            ? absl::StrCat(": revision ", gap->ColumnInt(0) - 1, " is missing")
+            : std::string(": revisions are missing")));
+  }
+  shape->entry_count = static_cast<uint64_t>(count);
+  shape->first_entry = count > 0 ? static_cast<uint64_t>(min) : 0;
+  shape->last_entry = count > 0 ? static_cast<uint64_t>(max) : 0;
+  return absl::OkStatus();
+}
+
+// The entries [first, last] must start right after the base or at most
+// right after the checkpoint `cp`, and reach cp; `from_base` says they
+// start right after the base.
+absl::Status CheckEntryRange(const std::string& entries_table,
+                             const StoreInfo& info,
+                             const absl::optional<CheckpointMeta>& cp,
+                             uint64_t first, uint64_t last, bool from_base) {
+  const bool after_checkpoint = cp.has_value() &&
+                                first > info.base_revision + 1 &&
+                                first <= cp->revision + 1;
+  if (!from_base && !after_checkpoint) {
+    const uint64_t anchor = cp.has_value() ? cp->revision : info.base_revision;
+    return absl::DataLossError(absl::StrCat(
+        entries_table, ": entries start at revision ", first,
+        " but the log's base is revision ", info.base_revision,
+        cp.has_value()
+            ? absl::StrCat(" and its latest checkpoint revision ", cp->revision)
+            : std::string(" and it has no checkpoint"),
+        ": revisions ", anchor + 1, "..", first - 1, " are missing"));
+  }
+  if (cp.has_value() && cp->revision > last) {
+    return absl::DataLossError(absl::StrCat(
+        entries_table, ": entries end at revision ", last,
+        " before the latest checkpoint's revision ", cp->revision,
+        ": revisions ", last + 1, "..", cp->revision, " are missing"));
+  }
+  return absl::OkStatus();
+}
+
+// History before the checkpoint `cp` (kept, or left by an interrupted
+// compaction), from entry `first` on: its link to the checkpoint always;
+// every row in kFull.
+absl::Status VerifyHistoryBeforeCheckpoint(Connection& conn,
+                                           const std::string& entries_table,
+                                           const StoreInfo& info,
+                                           const CheckpointMeta& cp,
+                                           uint64_t first, bool from_base,
+                                           VerifyLevel level) {
+  if (level == VerifyLevel::kFull) {
+    Digest start = info.base_hash;
+    uint64_t start_revision = info.base_revision;
+    if (!from_base) {
+      // The oldest row's predecessor was compacted: verify from it on.
+      STORE_ASSIGN_OR_RETURN(absl::optional<Digest> h,
+                             StoredEntryHash(conn, first));
+      start = *h;
+      start_revision = first;
+    }
+    Digest at_checkpoint;
+    if (start_revision < cp.revision) {
+      STORE_RETURN_IF_ERROR(VisitEntries(conn, start_revision, start,
+                                         cp.revision, nullptr, &at_checkpoint));
+    } else {
+      at_checkpoint = start;
+    }
+    if (at_checkpoint != cp.chain_head) {
+      return absl::DataLossError(
+          absl::StrCat(entries_table, ", revision ", cp.revision,
+                       ": its hash differs from the chain head recorded by the "
+                       "checkpoint at that revision"));
+    }
+  } else {
+    STORE_ASSIGN_OR_RETURN(absl::optional<Digest> h,
+                           StoredEntryHash(conn, cp.revision));
+    if (!h.has_value() || *h != cp.chain_head) {
+      return absl::DataLossError(
+          absl::StrCat(entries_table, ", revision ", cp.revision,
+                       ": its hash differs from the chain head recorded by the "
+                       "checkpoint at that revision"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The recovery view: every entry after the checkpoint (or the base) up to
+// the last one; sets shape's last_hash and last_revision.
+absl::Status VerifyRecoveryView(Connection& conn, const StoreInfo& info,
+                                const absl::optional<CheckpointMeta>& cp,
+                                LogShape* shape) {
+  const uint64_t last = shape->last_entry;
+  const uint64_t after = cp.has_value() ? cp->revision : info.base_revision;
+  const Digest start = cp.has_value() ? cp->chain_head : info.base_hash;
+  if (after < last) {
+    STORE_RETURN_IF_ERROR(
+        VisitEntries(conn, after, start, last, nullptr, &shape->last_hash));
+  } else {
+    shape->last_hash = start;
+  }
+  shape->last_revision = last;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// Reads the store's info and checkpoints, then verifies the entries in
+// passes: their range, the history up to the checkpoint, the recovery view.
 absl::StatusOr<LogShape> VerifyLog(Connection& conn, VerifyLevel level) {
   const std::string& path = conn.path();
   const std::string entries_table = Table(conn, "entries");
@@ -275,52 +427,8 @@ absl::StatusOr<LogShape> VerifyLog(Connection& conn, VerifyLevel level) {
     if (m.state != kCheckpointComplete) shape.has_garbage = true;
   }
   const absl::optional<CheckpointMeta>& cp = shape.checkpoint;
-  if (cp.has_value()) {
-    if (cp->revision < info.base_revision) {
-      return absl::DataLossError(absl::StrCat(
-          path, ": the latest checkpoint is at revision ", cp->revision,
-          ", before the log's base revision ", info.base_revision));
-    }
-    if (cp->revision == info.base_revision &&
-        cp->chain_head != info.base_hash) {
-      return absl::DataLossError(absl::StrCat(
-          path, ": the checkpoint at the base revision ", cp->revision,
-          " does not chain to the store's base hash"));
-    }
-  }
-
-  // Continuity of the whole table, cheaply: count == max - min + 1.
-  {
-    STORE_ASSIGN_OR_RETURN(
-        auto stmt,
-        Statement::Prepare(conn,
-                           "SELECT count(*), min(revision), max(revision) "
-                           "FROM entries"));
-    STORE_ASSIGN_OR_RETURN(bool row, stmt->Step(entries_table));
-    if (!row) return absl::InternalError("count(*) returned no row");
-    const int64_t count = stmt->ColumnInt(0);
-    const int64_t min = stmt->ColumnInt(1);
-    const int64_t max = stmt->ColumnInt(2);
-    if (count > 0 && (min <= 0 || max < min || max - min + 1 != count)) {
-      STORE_ASSIGN_OR_RETURN(
-          auto gap,
-          Statement::Prepare(conn,
-                             "SELECT e.revision FROM entries e WHERE "
-                             "e.revision > (SELECT min(revision) FROM entries) "
-                             "AND NOT EXISTS (SELECT 1 FROM entries p WHERE "
-                             "p.revision = e.revision - 1) "
-                             "ORDER BY e.revision LIMIT 1"));
-      STORE_ASSIGN_OR_RETURN(bool found, gap->Step(entries_table));
-      return absl::DataLossError(absl::StrCat(
-          entries_table, ": ", count, " rows for revisions ", min, "..", max,
-          found ? absl::StrCat(": revision ", gap->ColumnInt(0) - 1,
-                               " is missing")
-                : std::string(": revisions are missing")));
-    }
-    shape.entry_count = static_cast<uint64_t>(count);
-    shape.first_entry = count > 0 ? static_cast<uint64_t>(min) : 0;
-    shape.last_entry = count > 0 ? static_cast<uint64_t>(max) : 0;
-  }
+  STORE_RETURN_IF_ERROR(CheckCheckpointAgainstBase(path, info, cp));
+  STORE_RETURN_IF_ERROR(MeasureEntries(conn, entries_table, &shape));
 
   if (cp.has_value()) {
     STORE_RETURN_IF_ERROR(
@@ -341,75 +449,13 @@ absl::StatusOr<LogShape> VerifyLog(Connection& conn, VerifyLevel level) {
                      " precedes the log's base revision ", info.base_revision));
   }
   const bool from_base = first == info.base_revision + 1;
-  const bool after_checkpoint = cp.has_value() &&
-                                first > info.base_revision + 1 &&
-                                first <= cp->revision + 1;
-  if (!from_base && !after_checkpoint) {
-    const uint64_t anchor = cp.has_value() ? cp->revision : info.base_revision;
-    return absl::DataLossError(absl::StrCat(
-        entries_table, ": entries start at revision ", first,
-        " but the log's base is revision ", info.base_revision,
-        cp.has_value()
-            ? absl::StrCat(" and its latest checkpoint revision ", cp->revision)
-            : std::string(" and it has no checkpoint"),
-        ": revisions ", anchor + 1, "..", first - 1, " are missing"));
-  }
-  if (cp.has_value() && cp->revision > last) {
-    return absl::DataLossError(absl::StrCat(
-        entries_table, ": entries end at revision ", last,
-        " before the latest checkpoint's revision ", cp->revision,
-        ": revisions ", last + 1, "..", cp->revision, " are missing"));
-  }
-
-  // History before the checkpoint (kept, or left by an interrupted
-  // compaction): its link to the checkpoint always; every row in kFull.
+  STORE_RETURN_IF_ERROR(
+      CheckEntryRange(entries_table, info, cp, first, last, from_base));
   if (cp.has_value() && first <= cp->revision) {
-    if (level == VerifyLevel::kFull) {
-      Digest start = info.base_hash;
-      uint64_t start_revision = info.base_revision;
-      if (!from_base) {
-        // The oldest row's predecessor was compacted: verify from it on.
-        STORE_ASSIGN_OR_RETURN(absl::optional<Digest> h,
-                               StoredEntryHash(conn, first));
-        start = *h;
-        start_revision = first;
-      }
-      Digest at_checkpoint;
-      if (start_revision < cp->revision) {
-        STORE_RETURN_IF_ERROR(VisitEntries(conn, start_revision, start,
-                                           cp->revision, nullptr,
-                                           &at_checkpoint));
-      } else {
-        at_checkpoint = start;
-      }
-      if (at_checkpoint != cp->chain_head) {
-        return absl::DataLossError(absl::StrCat(
-            entries_table, ", revision ", cp->revision,
-            ": its hash differs from the chain head recorded by the "
-            "checkpoint at that revision"));
-      }
-    } else {
-      STORE_ASSIGN_OR_RETURN(absl::optional<Digest> h,
-                             StoredEntryHash(conn, cp->revision));
-      if (!h.has_value() || *h != cp->chain_head) {
-        return absl::DataLossError(absl::StrCat(
-            entries_table, ", revision ", cp->revision,
-            ": its hash differs from the chain head recorded by the "
-            "checkpoint at that revision"));
-      }
-    }
+    STORE_RETURN_IF_ERROR(VerifyHistoryBeforeCheckpoint(
+        conn, entries_table, info, *cp, first, from_base, level));
   }
-
-  // The recovery view: every entry after the checkpoint (or the base).
-  const uint64_t after = cp.has_value() ? cp->revision : info.base_revision;
-  const Digest start = cp.has_value() ? cp->chain_head : info.base_hash;
-  if (after < last) {
-    STORE_RETURN_IF_ERROR(
-        VisitEntries(conn, after, start, last, nullptr, &shape.last_hash));
-  } else {
-    shape.last_hash = start;
-  }
-  shape.last_revision = last;
+  STORE_RETURN_IF_ERROR(VerifyRecoveryView(conn, info, cp, &shape));
   return shape;
 }
 

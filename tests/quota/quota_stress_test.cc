@@ -224,8 +224,10 @@ TEST(QuotaStressTest, ExpiryRacesCommitAndRelease) {
     threads.emplace_back([&, t] {
       std::mt19937 rng(100 + t);
       for (int i = 0; i < 2000; ++i) {
-        const Node node = MakeNode("cld_a", "prj_w0", absl::StrCat("usr_w", t),
-                                   0, 1 + rng() % 2);
+        // A Node holds views: the strings outlive it.
+        const std::string creator = absl::StrCat("usr_w", t);
+        const Node node =
+            MakeNode("cld_a", "prj_w0", creator, 0, 1 + rng() % 2);
         const int64_t gpus = node.gpus;
         NodeAdmission a = accountant.AdmitNode(*book, node);
         if (a.outcome == QuotaOutcome::kBlock) continue;
@@ -311,8 +313,9 @@ TEST(QuotaStressTest, BookSwapsKeepUsage) {
           std::lock_guard<std::mutex> lock(mu);
           book = current;
         }
-        const Node node = MakeNode("cld_a", absl::StrCat("prj_w", rng() % 2),
-                                   absl::StrCat("usr_w", t), 1);
+        const std::string project = absl::StrCat("prj_w", rng() % 2);
+        const std::string creator = absl::StrCat("usr_w", t);
+        const Node node = MakeNode("cld_a", project, creator, 1);
         NodeAdmission a = accountant.AdmitNode(*book, node);
         if (a.outcome == QuotaOutcome::kBlock) continue;
         if (rng() % 8 == 0 && accountant.Commit(a.reservation).ok()) {
