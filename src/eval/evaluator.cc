@@ -368,7 +368,9 @@ Verdict EvaluateSummary(const Snapshot& s, uint32_t p, uint32_t k, uint32_t r,
       first = std::min(first, e);
     }
   }
-  auto decide = [&](Reason reason, int level, uint64_t mask) {
+  // Inlined: a call per decision costs more than its body's common path.
+  auto decide = [&](Reason reason, int level,
+                    uint64_t mask) ARBITER_ALWAYS_INLINE {
     const ScopeEntry& e = *entry[level];
     if ((e.roles & ~mask) != 0) {
       // No expired grant is on the path here: the first holder of a role

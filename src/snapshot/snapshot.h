@@ -231,12 +231,19 @@ struct Snapshot {
   // principals[p], or the version a derived snapshot overrides it with.
   Column<PrincipalRec> principals;
   Overlay<PrincipalRec> principal_overlay;
-  const PrincipalRec& Principal(uint32_t p) const {
+  // On every Check: inlined, the overlay's lookup (rare) out of line.
+  __attribute__((always_inline)) const PrincipalRec& Principal(
+      uint32_t p) const {
     const PrincipalRec& rec = principals[p];
     if (__builtin_expect(IsOverridden(rec.overridden), 0)) {
-      if (const PrincipalRec* o = principal_overlay.Find(p)) return *o;
+      return OverriddenPrincipal(p, rec);
     }
     return rec;
+  }
+  __attribute__((noinline)) const PrincipalRec& OverriddenPrincipal(
+      uint32_t p, const PrincipalRec& rec) const {
+    const PrincipalRec* o = principal_overlay.Find(p);
+    return o != nullptr ? *o : rec;
   }
   StringColumn principal_ids;     // same index as principals
   StringColumn principal_emails;  // ASCII-lowercased
