@@ -47,8 +47,16 @@ absl::Status TransactionApplier::QuotaMutation(const v1::Mutation& m) {
     return Refuse(code, refusal, absl::StrCat(field_, ": ", message));
   };
   const auto not_found = [&](absl::string_view id) {
-    return refuse(absl::StatusCode::kNotFound, Refusal::kNotFound,
-                  absl::StrCat("no quota ", Quote(id)));
+    return refuse(
+        absl::StatusCode::kNotFound, Refusal::kNotFound,
+        absl::StrCat("no quota ", Quote(id), " in organization ", Quote(org_)));
+  };
+  // A quota of this organization (another's is as unknown as a missing one).
+  const auto find = [&](const std::string& id) -> const v1::ResourceQuota* {
+    const v1::ResourceQuota* q = state_.Quota(id);
+    if (q == nullptr) return nullptr;
+    const v1::Cloud* c = state_.Cloud(q->cloud_id());
+    return c != nullptr && c->org_id() == org_ ? q : nullptr;
   };
   switch (m.op_case()) {
     case v1::Mutation::kCreateQuota: {
@@ -65,7 +73,7 @@ absl::Status TransactionApplier::QuotaMutation(const v1::Mutation& m) {
     }
     case v1::Mutation::kSetQuotaEnabled: {
       const std::string& id = m.set_quota_enabled().quota_id();
-      const v1::ResourceQuota* q = state_.Quota(id);
+      const v1::ResourceQuota* q = find(id);
       if (q == nullptr) return not_found(id);
       v1::ResourceQuota next = *q;
       next.set_enabled(m.set_quota_enabled().enabled());
@@ -79,7 +87,7 @@ absl::Status TransactionApplier::QuotaMutation(const v1::Mutation& m) {
         return refuse(absl::StatusCode::kInvalidArgument, Refusal::kInvalid,
                       "quota.id: name the quota to modify");
       }
-      const v1::ResourceQuota* q = state_.Quota(given.id());
+      const v1::ResourceQuota* q = find(given.id());
       if (q == nullptr) return not_found(given.id());
       v1::ResourceQuota next = given;
       next.set_creator_id(q->creator_id());
@@ -93,7 +101,7 @@ absl::Status TransactionApplier::QuotaMutation(const v1::Mutation& m) {
     }
     case v1::Mutation::kDeleteQuota: {
       const std::string& id = m.delete_quota().quota_id();
-      const v1::ResourceQuota* q = state_.Quota(id);
+      const v1::ResourceQuota* q = find(id);
       if (q == nullptr || q->has_deleted_at()) return not_found(id);
       v1::ResourceQuota next = *q;
       *next.mutable_deleted_at() = Seconds(now_);
@@ -113,13 +121,25 @@ absl::Status TransactionApplier::BudgetMutation(const v1::Mutation& m) {
   };
   const auto not_found = [&](absl::string_view id) {
     return refuse(absl::StatusCode::kNotFound, Refusal::kNotFound,
-                  absl::StrCat("no budget ", Quote(id)));
+                  absl::StrCat("no budget ", Quote(id), " in organization ",
+                               Quote(org_)));
+  };
+  // A budget of this organization (another's is as unknown as a missing one).
+  const auto find = [&](const std::string& id) -> const v1::Budget* {
+    const v1::Budget* b = state_.Budget(id);
+    return b != nullptr && b->org_id() == org_ ? b : nullptr;
   };
   switch (m.op_case()) {
     case v1::Mutation::kCreateBudget: {
       v1::Budget b = m.create_budget().budget();
       if (b.id().empty()) b.set_id(NewId("bgt_"));
       if (b.org_id().empty()) b.set_org_id(org_);
+      if (b.org_id() != org_) {
+        return refuse(absl::StatusCode::kInvalidArgument, Refusal::kInvalid,
+                      absl::StrCat("budget.org_id: ", Quote(b.org_id()),
+                                   " is not the transaction's organization ",
+                                   Quote(org_)));
+      }
       if (state_.Budget(b.id()) != nullptr) {
         return refuse(absl::StatusCode::kAlreadyExists, Refusal::kAlreadyExists,
                       absl::StrCat("budget ", Quote(b.id()), " exists"));
@@ -133,7 +153,7 @@ absl::Status TransactionApplier::BudgetMutation(const v1::Mutation& m) {
       // §9 [D]: BUDGET MODIFY (id, is_enabled, ...) is how the console
       // records enabling and disabling a budget.
       const std::string& id = m.set_budget_enabled().budget_id();
-      const v1::Budget* b = state_.Budget(id);
+      const v1::Budget* b = find(id);
       if (b == nullptr) return not_found(id);
       v1::Budget next = *b;
       next.set_enabled(m.set_budget_enabled().enabled());
@@ -145,7 +165,7 @@ absl::Status TransactionApplier::BudgetMutation(const v1::Mutation& m) {
         return refuse(absl::StatusCode::kInvalidArgument, Refusal::kInvalid,
                       "budget.id: name the budget to modify");
       }
-      const v1::Budget* b = state_.Budget(given.id());
+      const v1::Budget* b = find(given.id());
       if (b == nullptr) return not_found(given.id());
       v1::Budget next = given;
       next.set_org_id(b->org_id());
@@ -160,7 +180,7 @@ absl::Status TransactionApplier::BudgetMutation(const v1::Mutation& m) {
     }
     case v1::Mutation::kDeleteBudget: {
       const std::string& id = m.delete_budget().budget_id();
-      const v1::Budget* b = state_.Budget(id);
+      const v1::Budget* b = find(id);
       if (b == nullptr || b->has_deleted_at()) return not_found(id);
       v1::Budget next = *b;
       *next.mutable_deleted_at() = Seconds(now_);

@@ -329,6 +329,31 @@ TEST_F(PolicyStoreTest, ModifyQuotaReplacesLimitsAndKeepsItsOrigin) {
           absl::StatusCode::kFailedPrecondition, Refusal::kInvalid);
 }
 
+// Another organization's quota is as unknown as a missing one: it cannot be
+// modified, enabled or deleted (and so moved into this organization).
+TEST_F(PolicyStoreTest, AnotherOrganizationsQuotaIsNotFound) {
+  v1::PolicySet state = DemoPolicySet();
+  ASSERT_TRUE(google::protobuf::TextFormat::MergeFromString(
+      R"(organizations { id: "org_b" name: "beta" }
+         clouds { id: "cld_b" org_id: "org_b" name: "prod" }
+         projects { id: "prj_b_default" cloud_id: "cld_b" name: "default"
+                    is_default: true visibility: VISIBILITY_PUBLIC }
+         quotas { id: "rsq_b" name: "beta's" cloud_id: "cld_b" enabled: true
+                  limits { num_cpus: 4 } })",
+      &state));
+  Reset(state);
+  Refused(R"(actor: "alice@acme.com"
+      mutations { modify_quota { quota { id: "rsq_b" cloud_id: "prod"
+                                         limits { num_cpus: 400 } } } })",
+          absl::StatusCode::kNotFound, Refusal::kNotFound);
+  Refused(R"(actor: "alice@acme.com"
+      mutations { set_quota_enabled { quota_id: "rsq_b" enabled: false } })",
+          absl::StatusCode::kNotFound, Refusal::kNotFound);
+  Refused(R"(actor: "alice@acme.com"
+      mutations { delete_quota { quota_id: "rsq_b" } })",
+          absl::StatusCode::kNotFound, Refusal::kNotFound);
+}
+
 // Budgets: enabling, disabling and modifying are BUDGET MODIFY with id,
 // is_enabled and the amount (§9 [D]); a modify keeps the budget's origin
 // and the one-daily-one-monthly rule.
@@ -371,6 +396,12 @@ TEST_F(PolicyStoreTest, ModifyBudgetAndItsAuditRecords) {
       mutations { modify_budget { budget { id: "b1" cloud_id: "prod"
                                            period: BUDGET_PERIOD_DAILY } } })",
           absl::StatusCode::kPermissionDenied, Refusal::kPermissionDenied);
+  // Another organization's budget cannot be made from this one.
+  Refused(R"(actor: "alice@acme.com"
+      mutations { create_budget { budget { id: "b3" org_id: "org_other"
+                                           period: BUDGET_PERIOD_MONTHLY
+                                           amount_credits: 5 } } })",
+          absl::StatusCode::kInvalidArgument, Refusal::kInvalid);
 }
 
 TEST_F(PolicyStoreTest,
