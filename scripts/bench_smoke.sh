@@ -19,7 +19,10 @@ mapfile -t BINARIES < <(cd benchmarks && ls ./*_benchmark.cc | sed 's|^\./||; s|
 ((${#BINARIES[@]})) || { echo "no benchmarks/*_benchmark.cc" >&2; exit 1; }
 
 if [[ ! -f $BUILD/CMakeCache.txt ]]; then
-  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  # As the cmake step of scripts/dev configures it: with the store and the
+  # etcd backend, whose benchmarks are among benchmarks/*_benchmark.cc.
+  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DARBITER_WITH_STORE=ON -DARBITER_WITH_ETCD=ON >/dev/null
 fi
 cmake --build "$BUILD" --target "${BINARIES[@]}"
 
