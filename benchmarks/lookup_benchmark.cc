@@ -44,6 +44,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "arbiter/engine.h"
 #include "arbiter/lookup.h"
@@ -100,13 +101,24 @@ v1::PolicySet TenGrantsChanged(const v1::PolicySet& policy) {
     x = x * 6364136223846793005ull + 1442695040888963407ull;
     return static_cast<size_t>((x >> 33) % n);
   };
+  // The projects of each cloud (not its default one), by the cloud's id.
+  absl::flat_hash_map<std::string, std::vector<std::string>> cloud_projects;
+  absl::flat_hash_map<std::string, std::string> cloud_of;
+  for (const v1::Project& p : out.projects()) {
+    cloud_of[p.id()] = p.cloud_id();
+    if (!p.is_default()) cloud_projects[p.cloud_id()].push_back(p.id());
+  }
   std::vector<v1::Grant> added;
   for (int i = 0; i < 5; ++i) {
     v1::Grant g = out.grants(project_grants[next(project_grants.size())]);
-    // prj_<n>: another project of the same cloud (100 per cloud).
-    const int n = std::stoi(g.project_id().substr(4));
-    const int other = (n / 100) * 100 + 1 + static_cast<int>(next(99));
-    g.set_project_id(absl::StrCat("prj_", other));
+    // Another project of the same cloud (at every size).
+    const std::vector<std::string>& siblings =
+        cloud_projects[cloud_of[g.project_id()]];
+    if (siblings.size() > 1) {
+      std::string other = g.project_id();
+      while (other == g.project_id()) other = siblings[next(siblings.size())];
+      g.set_project_id(other);
+    }
     g.set_id(absl::StrCat("g_bench_added_", i));
     added.push_back(g);
   }
